@@ -1,0 +1,291 @@
+"""The exception tree and the one table that maps DashScope errors onto it.
+
+``error_from_response`` is used for HTTP error bodies, for errors that arrive
+before the first byte and for ``event:error`` mid-stream, so a given failure
+raises the same class whichever way the service chose to report it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ContentFilterError",
+    "DashScopeError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "StreamProtocolError",
+    "error_from_response",
+]
+
+
+class DashScopeError(Exception):
+    """Base class of every error raised by ``dashscope_ws``.
+
+    Example:
+        >>> issubclass(RateLimitError, DashScopeError)
+        True
+    """
+
+
+class APIConnectionError(DashScopeError):
+    """The request never got an HTTP answer (DNS, refused, reset). Retryable.
+
+    Example:
+        >>> str(APIConnectionError("connection refused"))
+        'connection refused'
+    """
+
+
+class APITimeoutError(APIConnectionError):
+    """Connecting, or waiting for the next bytes, took longer than the timeout.
+
+    Example:
+        >>> isinstance(APITimeoutError("read timed out"), APIConnectionError)
+        True
+    """
+
+
+class StreamProtocolError(DashScopeError):
+    """The stream was malformed, or ended before its final event.
+
+    Raised instead of returning a silently truncated answer.
+
+    Example:
+        >>> str(StreamProtocolError("stream ended before its final event"))
+        'stream ended before its final event'
+    """
+
+
+_WORKSPACE_HINTS = {
+    "Workspace.AccessDenied": (
+        "this key may not use that workspace. A sub-account key must name its own workspace: "
+        "pass workspace=... or set DASHSCOPE_WORKSPACE (or use the main account's key)"
+    ),
+    "NOT AUTHORIZED": (
+        "the workspace id is wrong, this key is not a member of it, or the endpoint/region is "
+        "wrong: check workspace=... / DASHSCOPE_WORKSPACE and base_url/region"
+    ),
+    "Model.AccessDenied": (
+        "this model is not granted to the workspace: grant it in the Model Studio console "
+        "(workspace > model authorisation) or call a model the workspace has"
+    ),
+    "WorkSpaceNotFound": (
+        "no workspace has that id: copy the workspace id from the Model Studio console "
+        "and pass it as workspace=... or DASHSCOPE_WORKSPACE"
+    ),
+    "InvalidApiKey": (
+        "check DASHSCOPE_API_KEY; keys are region-specific (a Beijing key fails on the "
+        "Singapore endpoint and vice versa)"
+    ),
+    "Arrearage": "the account is in arrears: top it up in the Alibaba Cloud console",
+}
+
+
+class APIStatusError(DashScopeError):
+    """The service answered with an error (HTTP status, or an in-stream error event).
+
+    Attributes:
+        status_code: HTTP status (for in-stream errors, the status the event reports).
+        code: DashScope error code, e.g. ``"Throttling.RateQuota"``.
+        message: the service's message.
+        request_id: the request id to quote to Alibaba Cloud support.
+        retry_after: seconds from a ``Retry-After`` header, when one was sent.
+        body: the decoded error body.
+
+    Example:
+        >>> e = error_from_response(403, "Model.AccessDenied", "Model access denied.", "r-1")
+        >>> type(e).__name__, e.status_code, e.request_id
+        ('PermissionDeniedError', 403, 'r-1')
+    """
+
+    retryable = False
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str | None,
+        message: str | None,
+        request_id: str | None = None,
+        *,
+        retry_after: float | None = None,
+        body: Any = None,
+    ) -> None:
+        self.status_code = status_code
+        self.code = code or ""
+        self.message = message or ""
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.body = body
+        super().__init__(self._describe())
+
+    @property
+    def hint(self) -> str | None:
+        """What to change, for errors the user can fix by configuration."""
+        return _WORKSPACE_HINTS.get(self.code)
+
+    def _describe(self) -> str:
+        text = f"[{self.status_code} {self.code or 'error'}] {self.message or '(no message)'}"
+        text += f" (request_id={self.request_id or 'unknown'})"
+        if self.hint:
+            text += f"\nHint: {self.hint}"
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep keyword-only fields through pickling (multiprocessing, caches).
+        return (
+            _rebuild,
+            (type(self), self.status_code, self.code, self.message, self.request_id,
+             self.retry_after, self.body),
+        )
+
+
+def _rebuild(cls: type[APIStatusError], *args: Any) -> APIStatusError:
+    status, code, message, request_id, retry_after, body = args
+    return cls(status, code, message, request_id, retry_after=retry_after, body=body)
+
+
+class BadRequestError(APIStatusError):
+    """400: invalid parameters, unknown model, wrong endpoint for the model.
+
+    Example:
+        >>> error_from_response(400, "InvalidParameter", "Model not exist.").__class__.__name__
+        'BadRequestError'
+    """
+
+
+class ContentFilterError(BadRequestError):
+    """400 ``DataInspectionFailed``: input or output failed content moderation.
+
+    Example:
+        >>> isinstance(error_from_response(400, "DataInspectionFailed", "x"), ContentFilterError)
+        True
+    """
+
+
+class AuthenticationError(APIStatusError):
+    """401: invalid API key, or ``NOT AUTHORIZED`` for the workspace.
+
+    Example:
+        >>> error_from_response(401, "InvalidApiKey", "Invalid API-key provided.").status_code
+        401
+    """
+
+
+class PermissionDeniedError(APIStatusError):
+    """403 (and the 400 ``Arrearage``): the key may not do this here.
+
+    Example:
+        >>> isinstance(error_from_response(400, "Arrearage", "x"), PermissionDeniedError)
+        True
+    """
+
+
+class NotFoundError(APIStatusError):
+    """404: model, workspace or resource not found.
+
+    Example:
+        >>> error_from_response(404, "WorkSpaceNotFound", "x").hint is not None
+        True
+    """
+
+
+class RateLimitError(APIStatusError):
+    """429 throttling or quota. Retryable.
+
+    Example:
+        >>> error_from_response(429, "Throttling.RateQuota", "slow down").retryable
+        True
+    """
+
+    retryable = True
+
+
+class InternalServerError(APIStatusError):
+    """5xx: service-side failure. Retryable.
+
+    Example:
+        >>> error_from_response(503, "ModelUnavailable", "x").retryable
+        True
+    """
+
+    retryable = True
+
+
+# Codes whose class does not follow from the HTTP status alone. Checked first, so
+# that an in-stream error (where the status may be missing or 200) still maps right.
+_BY_CODE: dict[str, type[APIStatusError]] = {
+    "DataInspectionFailed": ContentFilterError,
+    "data_inspection_failed": ContentFilterError,
+    "InvalidParameter": BadRequestError,
+    "InvalidApiKey": AuthenticationError,
+    "invalid_api_key": AuthenticationError,
+    "NOT AUTHORIZED": AuthenticationError,
+    "Arrearage": PermissionDeniedError,
+    "AccessDenied": PermissionDeniedError,
+    "Workspace.AccessDenied": PermissionDeniedError,
+    "Model.AccessDenied": PermissionDeniedError,
+    "App.AccessDenied": PermissionDeniedError,
+    "AllocationQuota.FreeTierOnly": PermissionDeniedError,
+    "ModelNotFound": NotFoundError,
+    "model_not_found": NotFoundError,
+    "WorkSpaceNotFound": NotFoundError,
+    "RequestTimeOut": InternalServerError,
+    "ModelServingError": InternalServerError,
+    "ModelUnavailable": InternalServerError,
+}
+# Code prefixes (``Throttling.BurstRate`` ...), checked after exact codes.
+_BY_PREFIX: tuple[tuple[str, type[APIStatusError]], ...] = (
+    ("Throttling", RateLimitError),
+    ("AccessDenied.", PermissionDeniedError),
+    ("InternalError", InternalServerError),
+    ("InvalidParameter.", BadRequestError),
+    ("BadRequest.", BadRequestError),
+)
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    408: InternalServerError,
+    413: BadRequestError,
+    415: BadRequestError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+
+def error_class(status_code: int, code: str | None) -> type[APIStatusError]:
+    """The exception class for a status and code (see the table above)."""
+    if code:
+        if code in _BY_CODE:
+            return _BY_CODE[code]
+        for prefix, cls in _BY_PREFIX:
+            if code.startswith(prefix):
+                return cls
+    if status_code in _BY_STATUS:
+        return _BY_STATUS[status_code]
+    if status_code >= 500:
+        return InternalServerError
+    return BadRequestError if 400 <= status_code < 500 else APIStatusError
+
+
+def error_from_response(
+    status_code: int,
+    code: str | None,
+    message: str | None,
+    request_id: str | None = None,
+    *,
+    retry_after: float | None = None,
+    body: Any = None,
+) -> APIStatusError:
+    """Build (not raise) the typed exception for a DashScope error."""
+    cls = error_class(status_code, code)
+    return cls(status_code, code, message, request_id, retry_after=retry_after, body=body)
