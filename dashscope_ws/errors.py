@@ -142,8 +142,15 @@ class APIStatusError(DashScopeError):
         # Keep keyword-only fields through pickling (multiprocessing, caches).
         return (
             _rebuild,
-            (type(self), self.status_code, self.code, self.message, self.request_id,
-             self.retry_after, self.body),
+            (
+                type(self),
+                self.status_code,
+                self.code,
+                self.message,
+                self.request_id,
+                self.retry_after,
+                self.body,
+            ),
         )
 
 
@@ -234,6 +241,10 @@ _BY_CODE: dict[str, type[APIStatusError]] = {
     "Model.AccessDenied": PermissionDeniedError,
     "App.AccessDenied": PermissionDeniedError,
     "AllocationQuota.FreeTierOnly": PermissionDeniedError,
+    # Billing states arrive as 429 but waiting never fixes them: do not retry.
+    "CommodityNotPurchased": PermissionDeniedError,
+    "PrepaidBillOverdue": PermissionDeniedError,
+    "PostpaidBillOverdue": PermissionDeniedError,
     "ModelNotFound": NotFoundError,
     "model_not_found": NotFoundError,
     "WorkSpaceNotFound": NotFoundError,

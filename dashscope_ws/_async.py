@@ -1,0 +1,177 @@
+"""Asynchronous transport: aiohttp, one ``ClientSession`` per client *and* event loop.
+
+An ``aiohttp.ClientSession`` is bound to the loop it was created on; reusing it from
+another loop fails or hangs. A client may be used from several loops over its life
+(``asyncio.run`` per call, pytest-asyncio's loop per test, a thread running its own loop),
+so sessions are kept in a dict keyed by the running loop, created lazily, and a session
+whose loop has closed is discarded. Nothing is cached at module level: two clients never
+share a session.
+
+Streams are read with ``resp.content.iter_any()`` (whatever bytes have arrived), never
+``async for line in resp.content``, which fails on lines longer than aiohttp's buffer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
+
+import aiohttp
+
+from ._sync import RawResponse
+from .errors import APIConnectionError, APITimeoutError, DashScopeError
+from .protocol import HTTPRequest, parse_error
+
+__all__ = ["AsyncTransport", "map_aiohttp_error"]
+
+CONNECTION_LIMIT = 100
+_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+class AsyncTransport:
+    """Non-blocking HTTP for one client.
+
+    Args:
+        timeout: read timeout in seconds (for streams: the longest gap between reads).
+        connect_timeout: TCP/TLS connect timeout in seconds.
+
+    Example:
+        >>> transport = AsyncTransport(timeout=30.0, connect_timeout=5.0)
+        >>> transport.close()  # nothing was opened, nothing to do
+    """
+
+    def __init__(self, *, timeout: float, connect_timeout: float) -> None:
+        # total=None: a long stream is fine as long as bytes keep coming (sock_read).
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=connect_timeout, sock_read=timeout
+        )
+        self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+        self._lock = threading.Lock()
+        self._closing: set[asyncio.Task[Any]] = set()
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            session = self._sessions.get(loop)
+            if session is None or session.closed:
+                for dead in [lp for lp in self._sessions if lp.is_closed()]:
+                    _abandon(self._sessions.pop(dead))
+                session = aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(limit=CONNECTION_LIMIT),
+                    timeout=self._timeout,
+                )
+                self._sessions[loop] = session
+        return session
+
+    async def send(self, request: HTTPRequest) -> RawResponse:
+        """Send a request and read the whole answer."""
+        try:
+            async with self._get_session().request(
+                request.method, request.url, headers=request.headers, json=request.json
+            ) as resp:
+                body = await resp.read()
+                return RawResponse(resp.status, dict(resp.headers), body)
+        except _ERRORS as exc:
+            raise map_aiohttp_error(exc) from exc
+
+    @contextlib.asynccontextmanager
+    async def stream(self, request: HTTPRequest) -> AsyncIterator[AsyncIterator[bytes]]:
+        """Open a stream; yield an async iterator over raw body bytes.
+
+        Raises:
+            APIStatusError: the answer's status is not 200 (the body is read and mapped).
+            APIConnectionError: connecting or reading failed, including a connection cut
+                mid-stream (never a silent end).
+        """
+        try:
+            resp = await self._get_session().request(
+                request.method, request.url, headers=request.headers, json=request.json
+            )
+        except _ERRORS as exc:
+            raise map_aiohttp_error(exc) from exc
+        try:
+            if resp.status != 200:
+                body = b"".join([chunk async for chunk in _read_chunks(resp)])
+                raise parse_error(resp.status, dict(resp.headers), body)
+            yield _read_chunks(resp)
+        finally:
+            resp.release()
+
+    async def aclose(self) -> None:
+        """Close the session of the running loop (and forget sessions of closed loops)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            session = self._sessions.pop(loop, None)
+            for dead in [lp for lp in self._sessions if lp.is_closed()]:
+                _abandon(self._sessions.pop(dead))
+        if session is not None:
+            await session.close()
+
+    def close(self) -> None:
+        """Close every session as far as it can be done from synchronous code.
+
+        A session whose loop is idle is closed on that loop; on a loop running in another
+        thread the close is scheduled there and awaited; from inside the running loop it is
+        scheduled as a task. Prefer ``await client.aclose()`` in async code.
+        """
+        with self._lock:
+            sessions, self._sessions = self._sessions, {}
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        for loop, session in sessions.items():
+            if session.closed:
+                continue
+            if loop.is_closed():
+                _abandon(session)
+            elif loop is current:
+                task = loop.create_task(session.close())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
+            elif loop.is_running():
+                future = asyncio.run_coroutine_threadsafe(_close(session), loop)
+                with contextlib.suppress(Exception):
+                    future.result(timeout=5)
+            elif current is None:
+                loop.run_until_complete(session.close())
+            else:
+                _abandon(session)  # an idle loop cannot be run from inside another loop
+
+
+async def _close(session: aiohttp.ClientSession) -> None:
+    await session.close()
+
+
+def _abandon(session: aiohttp.ClientSession) -> None:
+    """Drop a session whose loop is gone without an 'Unclosed' warning.
+
+    Its sockets cannot be closed politely any more (that needs the loop); marking the
+    connector closed is the best that can be done.
+    """
+    connector = session.connector
+    session.detach()
+    if connector is not None:
+        waiters: list[Awaitable[object]] = connector._close()
+        del waiters
+
+
+async def _read_chunks(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in resp.content.iter_any():
+            yield chunk
+    except _ERRORS as exc:
+        raise map_aiohttp_error(exc, mid_stream=True) from exc
+
+
+def map_aiohttp_error(exc: BaseException, *, mid_stream: bool = False) -> DashScopeError:
+    """Translate an aiohttp/asyncio failure; the message never carries headers."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return APITimeoutError(f"timed out connecting to the server: {exc}")
+    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+        return APITimeoutError(f"timed out waiting for the server to send data: {exc!r}")
+    where = "the connection was lost mid-stream" if mid_stream else "could not reach the server"
+    return APIConnectionError(f"{where}: {type(exc).__name__}: {exc}")

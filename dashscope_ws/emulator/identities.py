@@ -1,0 +1,218 @@
+"""Who may call what: the emulator's keys, workspaces, model grants and model catalogue.
+
+The default identities model the common real setup: a main-account key that may use every
+workspace and model, and a sub-workspace key bound to one workspace whose models are granted
+one by one (anything else answers ``403 Model.AccessDenied``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DEFAULT_GRANTS",
+    "MAIN_KEY",
+    "MODELS",
+    "OTHER_WORKSPACE",
+    "SUB_KEY",
+    "SUB_WORKSPACE",
+    "EmulatorConfig",
+    "ModelSpec",
+]
+
+MAIN_KEY = "sk-emu-main"
+SUB_KEY = "sk-emu-sub"
+SUB_WORKSPACE = "ws-emu-sub"
+OTHER_WORKSPACE = "ws-emu-other"
+
+DEFAULT_GRANTS: tuple[str, ...] = (
+    "qwen-turbo",
+    "qwen-plus",
+    "qwen-max",
+    "qwen3-max",
+    "qwen-flash",
+    "qwq-plus",
+    "qwen3-32b",
+    "qwen-vl-plus",
+    "text-embedding-v3",
+    "text-embedding-v4",
+    "gte-rerank-v2",
+    "qwen3-rerank",
+)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the emulator knows about one model.
+
+    Attributes:
+        kind: ``"text"``, ``"multimodal"``, ``"embedding"``, ``"rerank"`` (native endpoint) or
+            ``"rerank-compatible"`` (``/compatible-api/v1/reranks``).
+        thinking: ``"none"``, ``"hybrid"`` (``enable_thinking`` switch) or ``"always"`` (QwQ).
+        message_default: ``result_format`` defaults to ``"message"`` (else ``"text"``).
+        incremental_default: ``incremental_output`` defaults to true.
+
+    Example:
+        >>> ModelSpec("text", thinking="hybrid").thinking
+        'hybrid'
+    """
+
+    kind: str
+    thinking: str = "none"
+    message_default: bool = False
+    incremental_default: bool = False
+
+
+_HYBRID = ModelSpec("text", thinking="hybrid")
+_QWEN3_OPEN = ModelSpec("text", "hybrid", message_default=True, incremental_default=True)
+_QWQ = ModelSpec("text", "always", message_default=True, incremental_default=True)
+
+MODELS: dict[str, ModelSpec] = {
+    "qwen-turbo": _HYBRID,
+    "qwen-plus": _HYBRID,
+    "qwen-plus-latest": _HYBRID,
+    "qwen-flash": _HYBRID,
+    "qwen-max": ModelSpec("text"),
+    "qwen-max-latest": ModelSpec("text"),
+    "qwen-long": ModelSpec("text", message_default=True),
+    "qwen3-max": ModelSpec("text", "hybrid", message_default=True, incremental_default=True),
+    "qwen3-coder-plus": ModelSpec("text"),
+    "qwen3-32b": _QWEN3_OPEN,
+    "qwen3-8b": _QWEN3_OPEN,
+    "qwq-plus": _QWQ,
+    "qwq-32b": _QWQ,
+    "qwen-vl-plus": ModelSpec("multimodal", message_default=True),
+    "qwen-vl-max": ModelSpec("multimodal", message_default=True),
+    "qwen3-vl-plus": ModelSpec("multimodal", "hybrid", True, True),
+    "text-embedding-v1": ModelSpec("embedding"),
+    "text-embedding-v2": ModelSpec("embedding"),
+    "text-embedding-v3": ModelSpec("embedding"),
+    "text-embedding-v4": ModelSpec("embedding"),
+    "gte-rerank": ModelSpec("rerank"),
+    "gte-rerank-v2": ModelSpec("rerank"),
+    "qwen3-rerank": ModelSpec("rerank-compatible"),
+}
+
+_KINDS = {"text", "multimodal", "embedding", "rerank", "rerank-compatible"}
+
+
+def _default_keys() -> dict[str, str | None]:
+    return {MAIN_KEY: None, SUB_KEY: SUB_WORKSPACE}
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Keys, workspaces and model grants the emulator enforces.
+
+    Attributes:
+        keys: API key -> the workspace it is bound to, or ``None`` for a main-account key (every
+            workspace, every model, workspace header optional).
+        workspaces: workspaces that exist (a header naming another one answers 404).
+        grants: workspace -> models granted to keys bound to it.
+        models: extra models, name -> kind (``"text"``, ``"multimodal"``, ``"embedding"``,
+            ``"rerank"``, ``"rerank-compatible"``), added to the built-in catalogue.
+
+    Example:
+        >>> config = EmulatorConfig.from_dict({"keys": {"sk-a": None}})
+        >>> config.key_workspace("sk-a") is None
+        True
+    """
+
+    keys: Mapping[str, str | None] = field(default_factory=_default_keys)
+    workspaces: frozenset[str] = frozenset({SUB_WORKSPACE, OTHER_WORKSPACE})
+    grants: Mapping[str, frozenset[str]] = field(
+        default_factory=lambda: {SUB_WORKSPACE: frozenset(DEFAULT_GRANTS)}
+    )
+    models: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Normalise so that configs built from lists or loaded from files compare equal.
+        object.__setattr__(self, "keys", dict(self.keys))
+        object.__setattr__(self, "workspaces", frozenset(self.workspaces))
+        grants = {ws: frozenset(models) for ws, models in self.grants.items()}
+        object.__setattr__(self, "grants", grants)
+        object.__setattr__(self, "models", dict(self.models))
+        for name, kind in self.models.items():
+            if kind not in _KINDS:
+                raise ValueError(f"model {name!r}: unknown kind {kind!r}")
+        for key, workspace in self.keys.items():
+            if workspace is not None and workspace not in self.workspaces:
+                raise ValueError(f"a key is bound to unknown workspace {workspace!r}")
+            if not key:
+                raise ValueError("empty API key in emulator config")
+
+    def __repr__(self) -> str:
+        # Keys are secrets in spirit even here: users copy configs from real setups.
+        return (
+            f"EmulatorConfig(keys=<{len(self.keys)} keys>, workspaces={sorted(self.workspaces)}, "
+            f"models={sorted(self.models)})"
+        )
+
+    def key_known(self, key: str) -> bool:
+        """Whether ``key`` is one of the configured API keys."""
+        return key in self.keys
+
+    def key_workspace(self, key: str) -> str | None:
+        """The workspace ``key`` is bound to (``None`` for a main-account key)."""
+        return self.keys.get(key)
+
+    def model(self, name: str) -> ModelSpec | None:
+        """The catalogue entry for ``name`` (configured extras first), or ``None``."""
+        if name in self.models:
+            kind = self.models[name]
+            return ModelSpec(kind, message_default=kind == "multimodal")
+        return MODELS.get(name)
+
+    def granted(self, workspace: str, model: str) -> bool:
+        """Whether keys bound to ``workspace`` may call ``model``."""
+        return model in self.grants.get(workspace, frozenset())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EmulatorConfig:
+        """Build a config from the JSON document described in docs/emulator.md.
+
+        Missing sections keep their defaults, so ``{"models": {...}}`` only adds models.
+        """
+        default = cls()
+        keys = data.get("keys", default.keys)
+        workspaces = data.get("workspaces")
+        grants = data.get("grants")
+        bound = {ws for ws in dict(keys).values() if ws is not None}
+        return cls(
+            keys=dict(keys),
+            workspaces=frozenset(workspaces)
+            if workspaces is not None
+            else default.workspaces | bound,
+            grants=(
+                {ws: frozenset(models) for ws, models in grants.items()}
+                if grants is not None
+                else dict(default.grants)
+            ),
+            models=dict(data.get("models", {})),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> EmulatorConfig:
+        """Read a config file: JSON (documented), or TOML when ``tomllib`` exists (Python 3.11+)."""
+        path = Path(path)
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() == ".toml":
+            if sys.version_info < (3, 11):
+                raise ValueError("TOML emulator configs need Python 3.11+; use JSON")
+            # Imported by name: mypy checks this package against Python 3.10, which lacks it.
+            tomllib = importlib.import_module("tomllib")
+            data: Any = tomllib.loads(text)
+            # TOML has no null: an empty string marks a main-account key.
+            if isinstance(data.get("keys"), dict):
+                data["keys"] = {k: (v or None) for k, v in data["keys"].items()}
+        else:
+            data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: the emulator config must be a JSON object")
+        return cls.from_dict(data)

@@ -1,0 +1,186 @@
+"""Run the emulator: in a background thread (:class:`Emulator`) or in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+from pathlib import Path
+from types import TracebackType
+
+from aiohttp import web
+
+from .handlers import EmulatorService
+from .identities import MAIN_KEY, SUB_KEY, SUB_WORKSPACE, EmulatorConfig
+from .script import RecordedRequest, ScriptedReply
+
+__all__ = ["Emulator", "run_server"]
+
+_SHUTDOWN_TIMEOUT = 1.0  # seconds granted to in-flight responses when stopping
+
+
+async def _start_site(service: EmulatorService, host: str, port: int) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(
+        service.application(), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound_port = int(runner.addresses[0][1])
+    return runner, bound_port
+
+
+class Emulator:
+    """A local DashScope emulator on a free loopback port, served from a background thread.
+
+    Example:
+        >>> import requests
+        >>> with Emulator() as emu:
+        ...     response = requests.post(
+        ...         emu.base_url + "/services/aigc/text-generation/generation",
+        ...         headers={"Authorization": "Bearer " + MAIN_KEY},
+        ...         json={"model": "qwen-plus", "input": {"messages": [
+        ...             {"role": "user", "content": "Hi"}]}},
+        ...     )
+        >>> response.status_code
+        200
+    """
+
+    def __init__(
+        self, config: EmulatorConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.config = config or EmulatorConfig()
+        self.host = host
+        self._requested_port = port
+        self._service = EmulatorService(self.config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        """Start serving; returns ``self``. Idempotent."""
+        if self._thread is not None:
+            return self
+        ready: concurrent.futures.Future[tuple[web.AppRunner, int]] = concurrent.futures.Future()
+        loop = asyncio.new_event_loop()
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                ready.set_result(
+                    loop.run_until_complete(
+                        _start_site(self._service, self.host, self._requested_port)
+                    )
+                )
+            except BaseException as error:  # hand the failure to start()
+                ready.set_exception(error)
+                loop.close()
+                return
+            loop.run_forever()
+            loop.close()
+
+        thread = threading.Thread(target=serve, name="dashscope-emulator", daemon=True)
+        thread.start()
+        try:
+            self._runner, self.port = ready.result(timeout=30)
+        except BaseException:
+            thread.join(timeout=5)
+            raise
+        self._loop, self._thread = loop, thread
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and join the thread. Idempotent."""
+        loop, thread, runner = self._loop, self._thread, self._runner
+        if loop is None or thread is None or runner is None:
+            return
+        future = asyncio.run_coroutine_threadsafe(runner.cleanup(), loop)
+        try:
+            future.result(timeout=_SHUTDOWN_TIMEOUT + 10)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
+            self._loop = self._thread = self._runner = None
+            self.port = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.url if self.port is not None else "stopped"
+        return f"Emulator({where})"
+
+    # -- addresses -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The host root, e.g. ``http://127.0.0.1:PORT`` (no trailing slash)."""
+        if self.port is None:
+            raise RuntimeError("the emulator is not running: call start() or use `with`")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The native API root, ``http://127.0.0.1:PORT/api/v1``."""
+        return self.url + "/api/v1"
+
+    @property
+    def compatible_url(self) -> str:
+        """The compatible API root used by ``qwen3-rerank``: ``.../compatible-api/v1``."""
+        return self.url + "/compatible-api/v1"
+
+    # -- scripting and inspection ----------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of every request received since the last :meth:`reset`, oldest first."""
+        return self._service.log.snapshot()
+
+    def enqueue(self, *replies: ScriptedReply) -> None:
+        """Queue scripted replies; each is used by the next request of its kind (FIFO)."""
+        self._service.script.add(*replies)
+
+    @property
+    def pending(self) -> int:
+        """How many scripted replies are still queued."""
+        return len(self._service.script)
+
+    def reset(self) -> None:
+        """Forget queued scripted replies and the request log."""
+        self._service.script.clear()
+        self._service.log.clear()
+
+
+def run_server(host: str = "127.0.0.1", port: int = 8000, config_path: str | None = None) -> None:
+    """Serve the emulator in the foreground until interrupted (``dashscope-ws emulator``)."""
+    config = EmulatorConfig.load(Path(config_path)) if config_path else EmulatorConfig()
+
+    async def main() -> None:
+        runner, bound = await _start_site(EmulatorService(config), host, port)
+        shown = f"[{host}]" if ":" in host else host
+        print(f"DashScope emulator listening on http://{shown}:{bound}/api/v1", flush=True)
+        if config_path is None:
+            print(
+                f"  main key: {MAIN_KEY}   sub key: {SUB_KEY} (workspace {SUB_WORKSPACE})",
+                flush=True,
+            )
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())

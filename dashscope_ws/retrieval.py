@@ -1,0 +1,370 @@
+"""Embeddings and rerank: model limits, batching, request building and parsing (pure).
+
+Nothing here does I/O. ``DashScopeClient`` sends the :class:`~dashscope_ws.protocol.HTTPRequest`
+objects built here and hands the raw answer back to the ``parse_*`` functions, which raise
+the mapped :class:`~dashscope_ws.errors.APIStatusError` for error answers and
+:class:`~dashscope_ws.errors.StreamProtocolError` for a 200 answer that does not hold what
+was asked for (a missing vector is an error, never a ``None``).
+
+Two rerank wire formats exist: the native ``services/rerank/text-rerank/text-rerank``
+(``gte-rerank-v2``, ``gte-rerank``, ``qwen3-vl-rerank``: nested ``input``/``parameters``,
+answer under ``output``) and the OpenAI/Jina-like ``/compatible-api/v1/reranks`` used by
+``qwen3-rerank`` (flat body, ``results`` at the top level). The parser accepts both shapes
+whichever endpoint answered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import StreamProtocolError
+from .protocol import HTTPRequest, header_value, parse_error
+from .types import EmbeddingResult, RerankItem, RerankResult, Usage
+
+if TYPE_CHECKING:
+    from .config import ClientConfig
+
+__all__ = [
+    "COMPATIBLE_RERANK_MODELS",
+    "DEFAULT_EMBEDDING_BATCH",
+    "EMBEDDING_MODELS",
+    "EMBEDDING_PATH",
+    "RERANK_PATH",
+    "EmbeddingBatch",
+    "EmbeddingModelSpec",
+    "build_embedding_request",
+    "build_rerank_request",
+    "embedding_batches",
+    "merge_embedding_batches",
+    "parse_embedding_response",
+    "parse_rerank_response",
+    "rerank_uses_compatible_api",
+]
+
+EMBEDDING_PATH = "services/embeddings/text-embedding/text-embedding"
+RERANK_PATH = "services/rerank/text-rerank/text-rerank"
+COMPATIBLE_RERANK_PATH = "reranks"
+COMPATIBLE_RERANK_MODELS = frozenset({"qwen3-rerank"})
+DEFAULT_EMBEDDING_BATCH = 10
+"""Rows per request for models we have no table entry for (the strictest documented limit)."""
+
+
+@dataclass(frozen=True)
+class EmbeddingModelSpec:
+    """Documented limits of one embedding model.
+
+    Attributes:
+        max_batch: rows per request (the service answers 400 above it).
+        dimensions: allowed ``dimension`` values; the first check in ``build_embedding_request``.
+        default_dimension: vector length when no ``dimension`` is sent.
+        max_tokens_per_text: per-row token limit. Enforced by the service, not here:
+            we cannot count tokens without the model's tokenizer.
+        sparse: whether ``output_type="sparse"``/``"dense&sparse"`` is supported.
+        instruct: whether a custom ``instruct`` is documented for the model.
+
+    Example:
+        >>> EMBEDDING_MODELS["text-embedding-v3"].max_batch
+        10
+    """
+
+    max_batch: int
+    dimensions: tuple[int, ...]
+    default_dimension: int
+    max_tokens_per_text: int
+    sparse: bool = False
+    instruct: bool = False
+
+
+_V1_V2 = EmbeddingModelSpec(25, (1536,), 1536, 2048)
+EMBEDDING_MODELS: dict[str, EmbeddingModelSpec] = {
+    "text-embedding-v1": _V1_V2,
+    "text-embedding-v2": _V1_V2,
+    "text-embedding-v3": EmbeddingModelSpec(
+        10, (1024, 768, 512, 256, 128, 64), 1024, 8192, sparse=True
+    ),
+    "text-embedding-v4": EmbeddingModelSpec(
+        10, (2048, 1536, 1024, 768, 512, 256, 128, 64), 1024, 8192, sparse=True, instruct=True
+    ),
+}
+
+
+@dataclass(frozen=True)
+class EmbeddingBatch:
+    """The parsed answer to one embedding request (one batch of rows).
+
+    Example:
+        >>> EmbeddingBatch(embeddings=[[0.5]], request_id="r1").request_id
+        'r1'
+    """
+
+    embeddings: list[list[float]]
+    sparse: list[dict[str, Any]] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    request_id: str | None = None
+
+
+def embedding_batches(
+    texts: Sequence[str], *, model: str, batch_size: int | None = None
+) -> list[tuple[int, list[str]]]:
+    """Split ``texts`` into ``(offset, rows)`` batches, preserving order.
+
+    ``batch_size=None`` uses the model's maximum. A ``batch_size`` above the model's
+    maximum is clamped to it rather than rejected: a request that the service would
+    refuse with 400 is never useful, and callers (framework adapters) often pass one
+    batch size for every model.
+
+    Raises:
+        ValueError: ``batch_size`` is smaller than 1.
+    """
+    limit = _spec_batch(model)
+    if batch_size is not None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        limit = min(batch_size, limit)
+    return [(start, list(texts[start : start + limit])) for start in range(0, len(texts), limit)]
+
+
+def _spec_batch(model: str) -> int:
+    spec = EMBEDDING_MODELS.get(model)
+    return spec.max_batch if spec else DEFAULT_EMBEDDING_BATCH
+
+
+def build_embedding_request(
+    config: ClientConfig,
+    *,
+    model: str,
+    texts: Sequence[str],
+    text_type: str | None = None,
+    dimension: int | None = None,
+    output_type: str | None = None,
+    instruct: str | None = None,
+    workspace: str | None = None,
+) -> HTTPRequest:
+    """Build one embedding request; optional parameters go on the wire only when given.
+
+    Raises:
+        ValueError: ``dimension`` is not one the model offers (unknown models are not checked).
+    """
+    spec = EMBEDDING_MODELS.get(model)
+    if dimension is not None and spec is not None and dimension not in spec.dimensions:
+        allowed = ", ".join(str(d) for d in spec.dimensions)
+        raise ValueError(f"{model} does not offer dimension={dimension}; choose one of: {allowed}")
+    parameters = {
+        key: value
+        for key, value in (
+            ("text_type", text_type),
+            ("dimension", dimension),
+            ("output_type", output_type),
+            ("instruct", instruct),
+        )
+        if value is not None
+    }
+    return HTTPRequest(
+        method="POST",
+        url=config.url(EMBEDDING_PATH, workspace=workspace),
+        headers=config.headers(workspace=workspace),
+        json={"model": model, "input": {"texts": list(texts)}, "parameters": parameters},
+    )
+
+
+def parse_embedding_response(
+    status: int, headers: Mapping[str, str], body: bytes, *, count: int
+) -> EmbeddingBatch:
+    """Parse one embedding answer holding ``count`` rows, ordered by ``text_index``.
+
+    Raises:
+        APIStatusError: the service answered with an error.
+        StreamProtocolError: the answer is not JSON, or a row is missing or duplicated.
+    """
+    data = _load_success(status, headers, body)
+    output = data.get("output")
+    items = output.get("embeddings") if isinstance(output, dict) else None
+    if not isinstance(items, list):
+        raise StreamProtocolError("embedding response has no output.embeddings list")
+    by_index: dict[int, dict[str, Any]] = {}
+    for position, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise StreamProtocolError("embedding response row is not an object")
+        index = item.get("text_index", position)
+        if not isinstance(index, int) or index in by_index or not 0 <= index < count:
+            raise StreamProtocolError(f"embedding response has a bad text_index {index!r}")
+        by_index[index] = item
+    if len(by_index) != count:
+        raise StreamProtocolError(f"embedding response has {len(by_index)} rows for {count} texts")
+    rows = [by_index[i] for i in range(count)]
+    dense = [row.get("embedding") for row in rows]
+    sparse = [_sparse(row.get("sparse_embedding")) for row in rows]
+    has_sparse = all(s is not None for s in sparse)
+    if all(isinstance(vector, list) for vector in dense):
+        embeddings = [[float(x) for x in vector] for vector in dense if isinstance(vector, list)]
+    elif has_sparse and all(vector is None for vector in dense):
+        embeddings = []  # output_type="sparse": no dense vectors were asked for
+    else:
+        raise StreamProtocolError("embedding response is missing a vector")
+    usage = _object(data.get("usage"))
+    return EmbeddingBatch(
+        embeddings=embeddings,
+        sparse=[s for s in sparse if s is not None] if has_sparse else [],
+        usage=Usage(total_tokens=_int(usage.get("total_tokens")), raw=dict(usage)),
+        request_id=_request_id(data, headers),
+    )
+
+
+def _sparse(value: Any) -> dict[str, Any] | None:
+    """Normalise a sparse vector to ``{"indices", "values"}`` (+ ``tokens`` when given).
+
+    Both readings are accepted: a ``{"indices", "values"}`` object, or a list of
+    ``{"index", "value", "token"}`` entries.
+    """
+    if isinstance(value, dict) and "indices" in value and "values" in value:
+        return dict(value)
+    if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+        result: dict[str, Any] = {
+            "indices": [v.get("index") for v in value],
+            "values": [v.get("value") for v in value],
+        }
+        if any("token" in v for v in value):
+            result["tokens"] = [v.get("token") for v in value]
+        return result
+    return None
+
+
+def merge_embedding_batches(model: str, batches: Sequence[EmbeddingBatch]) -> EmbeddingResult:
+    """Concatenate batches (given in input order) into one result; token counts are summed."""
+    totals = [b.usage.total_tokens for b in batches if b.usage.total_tokens is not None]
+    return EmbeddingResult(
+        embeddings=[vector for batch in batches for vector in batch.embeddings],
+        model=model,
+        sparse=[entry for batch in batches for entry in batch.sparse],
+        usage=Usage(total_tokens=sum(totals) if totals else None),
+        request_ids=tuple(b.request_id for b in batches if b.request_id),
+    )
+
+
+def rerank_uses_compatible_api(model: str) -> bool:
+    """Whether ``model`` is served by ``/compatible-api/v1/reranks`` instead of the native path."""
+    return model in COMPATIBLE_RERANK_MODELS
+
+
+def build_rerank_request(
+    config: ClientConfig,
+    *,
+    model: str,
+    query: str,
+    documents: Sequence[str],
+    top_n: int | None = None,
+    return_documents: bool = False,
+    instruct: str | None = None,
+    workspace: str | None = None,
+) -> HTTPRequest:
+    """Build a rerank request for the endpoint that serves ``model`` (always the model sent)."""
+    options: dict[str, Any] = {"return_documents": return_documents}
+    if top_n is not None:
+        options["top_n"] = top_n
+    if instruct is not None:
+        options["instruct"] = instruct
+    headers = config.headers(workspace=workspace)
+    if rerank_uses_compatible_api(model):
+        return HTTPRequest(
+            method="POST",
+            url=config.compatible_url(COMPATIBLE_RERANK_PATH, workspace=workspace),
+            headers=headers,
+            json={"model": model, "query": query, "documents": list(documents), **options},
+        )
+    return HTTPRequest(
+        method="POST",
+        url=config.url(RERANK_PATH, workspace=workspace),
+        headers=headers,
+        json={
+            "model": model,
+            "input": {"query": query, "documents": list(documents)},
+            "parameters": options,
+        },
+    )
+
+
+def parse_rerank_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    model: str,
+    documents: Sequence[str],
+) -> RerankResult:
+    """Parse a native or compatible rerank answer, sorted by score (highest first).
+
+    ``RerankItem.document`` is the returned text, or the input document at ``index`` when
+    the service did not echo it, so callers never need to look it up.
+
+    Raises:
+        APIStatusError: the service answered with an error.
+        StreamProtocolError: the answer is not JSON or an entry is malformed.
+    """
+    data = _load_success(status, headers, body)
+    output = data.get("output")
+    results = output.get("results") if isinstance(output, dict) else data.get("results")
+    if not isinstance(results, list):
+        raise StreamProtocolError("rerank response has no results list")
+    items = []
+    for entry in results:
+        index = entry.get("index") if isinstance(entry, dict) else None
+        score = entry.get("relevance_score") if isinstance(entry, dict) else None
+        if not isinstance(index, int) or not 0 <= index < len(documents):
+            raise StreamProtocolError(f"rerank response has a bad index {index!r}")
+        if not isinstance(score, (int, float)):
+            raise StreamProtocolError(f"rerank response has no relevance_score for {index}")
+        document = entry.get("document")
+        text = document.get("text") if isinstance(document, dict) else document
+        items.append(
+            RerankItem(
+                index=index,
+                relevance_score=float(score),
+                document=text if isinstance(text, str) else documents[index],
+            )
+        )
+    items.sort(key=lambda item: item.relevance_score, reverse=True)
+    usage = _object(data.get("usage"))
+    # The usage key is UNCONFIRMED (total_tokens vs input_tokens): accept either.
+    total = _int(usage.get("total_tokens"))
+    input_tokens = _int(usage.get("input_tokens"))
+    return RerankResult(
+        results=items,
+        model=model,
+        usage=Usage(
+            input_tokens=input_tokens,
+            total_tokens=total if total is not None else input_tokens,
+            raw=dict(usage),
+        ),
+        request_id=_request_id(data, headers),
+    )
+
+
+def _load_success(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    """Decode a JSON answer, raising the mapped error for error answers."""
+    if status != 200:
+        raise parse_error(status, headers, body)
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise StreamProtocolError(f"response is not JSON: {body[:200]!r}") from exc
+    if not isinstance(data, dict):
+        raise StreamProtocolError("response is not a JSON object")
+    if (data.get("code") or isinstance(data.get("error"), dict)) and "output" not in data:
+        raise parse_error(400, headers, body)  # a 200 carrying a business error
+    return data
+
+
+def _request_id(data: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
+    value = data.get("request_id") or data.get("id") or header_value(headers, "x-request-id")
+    return str(value) if value else None
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -1,0 +1,410 @@
+"""Pure conversions between LlamaIndex objects and the core's wire dicts and results.
+
+Nothing here does I/O, so sync and async paths (and the tests) share every line:
+``ChatMessage`` -> wire message dicts, ``ChatResult`` -> ``ChatResponse``, streamed
+``ChatChunk`` -> cumulative ``ChatResponse``, tool specs and ``tool_choice``, and
+tool calls -> ``ToolSelection``.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from llama_index.core.base.llms.types import (
+    AudioBlock,
+    CachePoint,
+    ChatMessage,
+    ChatResponse,
+    ImageBlock,
+    MessageRole,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
+    VideoBlock,
+)
+from llama_index.core.llms.llm import ToolSelection
+from llama_index.core.llms.utils import parse_partial_json
+
+from dashscope_ws.accumulate import ChatAccumulator
+from dashscope_ws.types import ChatChunk, ChatResult, ToolCall, Usage
+
+if TYPE_CHECKING:
+    from llama_index.core.tools.types import BaseTool
+
+__all__ = [
+    "StreamFolder",
+    "keep_first_tool_call",
+    "parse_tool_arguments",
+    "resolve_tool_choice",
+    "to_chat_response",
+    "to_wire_message",
+    "to_wire_messages",
+    "tool_calls_of",
+    "tool_selections",
+    "tool_spec",
+    "usage_dict",
+]
+
+_ROLE = {
+    MessageRole.SYSTEM: "system",
+    MessageRole.DEVELOPER: "system",
+    MessageRole.USER: "user",
+    MessageRole.ASSISTANT: "assistant",
+    MessageRole.CHATBOT: "assistant",
+    MessageRole.MODEL: "assistant",
+    MessageRole.TOOL: "tool",
+    MessageRole.FUNCTION: "tool",
+}
+
+# --------------------------------------------------------------------------- requests
+
+
+def to_wire_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    """Convert LlamaIndex messages to the core's wire dicts.
+
+    Example:
+        >>> to_wire_messages([ChatMessage(role="user", content="hi")])
+        [{'role': 'user', 'content': 'hi'}]
+    """
+    return [to_wire_message(message) for message in messages]
+
+
+def to_wire_message(message: ChatMessage) -> dict[str, Any]:
+    """One message: text (or multimodal parts), assistant tool calls, tool results.
+
+    Reasoning (``ThinkingBlock``) is not sent back: DashScope documents that
+    ``reasoning_content`` must not be part of the history.
+
+    Raises:
+        ValueError: for a content block DashScope cannot take (e.g. documents).
+    """
+    role = _ROLE.get(message.role)
+    if role is None:
+        raise ValueError(f"unsupported message role {message.role!r} for DashScope")
+    parts: list[dict[str, Any]] = []
+    for block in message.blocks:
+        if isinstance(block, TextBlock):
+            parts.append({"text": block.text})
+        elif isinstance(block, ImageBlock):
+            parts.append({"image": _media_url(block.url, block, "image")})
+        elif isinstance(block, AudioBlock):
+            parts.append({"audio": _media_url(block.url, block, "audio")})
+        elif isinstance(block, VideoBlock):
+            parts.append({"video": _media_url(block.url, block, "video")})
+        elif not isinstance(block, (ThinkingBlock, ToolCallBlock, CachePoint)):
+            raise ValueError(
+                f"DashScope chat does not accept {type(block).__name__} content; "
+                "convert it to text first"
+            )
+    out: dict[str, Any] = {"role": role, "content": _content(parts)}
+    if role == "assistant":
+        calls = _wire_tool_calls(message)
+        if calls:
+            out["tool_calls"] = calls
+    elif role == "tool":
+        call_id = message.additional_kwargs.get("tool_call_id")
+        if call_id:
+            out["tool_call_id"] = call_id
+        if message.additional_kwargs.get("name"):
+            out["name"] = message.additional_kwargs["name"]
+    return out
+
+
+def _content(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+    # Text-only models reject list content, so plain text stays a string (joined
+    # like ChatMessage.content joins its text blocks).
+    if all(set(part) == {"text"} for part in parts):
+        return "\n".join(part["text"] for part in parts)
+    return parts
+
+
+def _media_url(url: Any, block: ImageBlock | AudioBlock | VideoBlock, kind: str) -> str:
+    if url is not None:
+        return str(url)
+    if isinstance(block, ImageBlock):
+        data = block.resolve_image(as_base64=True).read()
+        mime = block.image_mimetype or "image/png"
+        return f"data:{mime};base64,{data.decode('ascii')}"
+    raise ValueError(f"DashScope needs a URL for {kind} content (inline {kind} data is not sent)")
+
+
+def _wire_tool_calls(message: ChatMessage) -> list[dict[str, Any]]:
+    calls = message.additional_kwargs.get("tool_calls")
+    if calls:
+        return [_as_dict(call) for call in calls]
+    return [
+        {
+            "id": block.tool_call_id or "",
+            "type": "function",
+            "function": {
+                "name": block.tool_name,
+                "arguments": block.tool_kwargs
+                if isinstance(block.tool_kwargs, str)
+                else json.dumps(block.tool_kwargs, ensure_ascii=False),
+            },
+        }
+        for block in message.blocks
+        if isinstance(block, ToolCallBlock)
+    ]
+
+
+def _as_dict(call: Any) -> dict[str, Any]:
+    # Messages built by other integrations may hold OpenAI pydantic objects.
+    if isinstance(call, Mapping):
+        return dict(call)
+    if hasattr(call, "model_dump"):
+        dumped: dict[str, Any] = call.model_dump(exclude_none=True)
+        return dumped
+    raise ValueError(f"unsupported tool call object {type(call).__name__}")
+
+
+def tool_spec(tool: BaseTool) -> dict[str, Any]:
+    """OpenAI-style function spec (``required`` sits inside ``parameters``).
+
+    Example:
+        >>> from llama_index.core.tools import FunctionTool
+        >>> def add(a: int, b: int) -> int:
+        ...     '''Add two integers.'''
+        ...     return a + b
+        >>> spec = tool_spec(FunctionTool.from_defaults(add))
+        >>> spec["function"]["name"], spec["function"]["parameters"]["required"]
+        ('add', ['a', 'b'])
+    """
+    return tool.metadata.to_openai_tool(skip_length_check=True)
+
+
+def resolve_tool_choice(
+    specs: Sequence[Mapping[str, Any]],
+    tool_choice: str | dict[str, Any] | None,
+    tool_required: bool,
+) -> str | dict[str, Any] | None:
+    """Map LlamaIndex's ``tool_choice`` / ``tool_required`` onto DashScope's.
+
+    DashScope accepts ``"auto"``, ``"none"`` or one named function; it has no
+    "call any tool" mode. A required call is therefore forced by name when only
+    one tool is offered, and refused (``ValueError``) with several rather than
+    silently sent as ``"auto"``.
+
+    Example:
+        >>> specs = [{"type": "function", "function": {"name": "add"}}]
+        >>> resolve_tool_choice(specs, None, True)
+        {'type': 'function', 'function': {'name': 'add'}}
+    """
+    if isinstance(tool_choice, dict):
+        return tool_choice
+    if tool_choice in ("auto", "none"):
+        return tool_choice
+    if tool_choice in ("required", "any"):
+        tool_required = True
+    elif tool_choice is not None:
+        return {"type": "function", "function": {"name": tool_choice}}  # a tool name
+    if not tool_required:
+        return None
+    names = [spec["function"]["name"] for spec in specs]
+    if len(names) == 1:
+        return {"type": "function", "function": {"name": names[0]}}
+    raise ValueError(
+        "DashScope cannot force 'any one of several tools' (tool_choice accepts only "
+        f"'auto', 'none' or one named function); got tool_required=True with tools {names}. "
+        "Offer a single tool, name one with tool_choice='<tool name>', or drop tool_required."
+    )
+
+
+# --------------------------------------------------------------------------- responses
+
+
+def usage_dict(usage: Usage) -> dict[str, Any]:
+    """Native usage names, plus anything extra the service sent.
+
+    Example:
+        >>> usage_dict(Usage(input_tokens=3, output_tokens=2, total_tokens=5))
+        {'input_tokens': 3, 'output_tokens': 2, 'total_tokens': 5}
+    """
+    out = dict(usage.raw)
+    for name in (
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "cached_tokens",
+        "reasoning_tokens",
+    ):
+        value = getattr(usage, name)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def _response_kwargs(result: ChatResult) -> dict[str, Any]:
+    usage = usage_dict(result.usage)
+    out: dict[str, Any] = {
+        "request_id": result.request_id,
+        "finish_reason": result.finish_reason,
+        "model": result.model,
+        "usage": usage,
+    }
+    # The names LlamaIndex token counters read from ``additional_kwargs``.
+    if result.usage.input_tokens is not None:
+        out["prompt_tokens"] = result.usage.input_tokens
+    if result.usage.output_tokens is not None:
+        out["completion_tokens"] = result.usage.output_tokens
+    if result.usage.total_tokens is not None:
+        out["total_tokens"] = result.usage.total_tokens
+    return out
+
+
+def to_chat_response(result: ChatResult, *, chunk: ChatChunk | None = None) -> ChatResponse:
+    """Build a ``ChatResponse`` from a complete or cumulative-so-far result.
+
+    ``chunk`` (streams) supplies ``delta``, the chunk's ``raw`` and
+    ``thinking_delta``; ``message`` is always the cumulative message.
+
+    Example:
+        >>> r = to_chat_response(ChatResult(text="hi", request_id="r1"))
+        >>> (r.message.content, r.additional_kwargs["request_id"], r.raw["request_id"])
+        ('hi', 'r1', 'r1')
+    """
+    blocks: list[Any] = []
+    message_kwargs: dict[str, Any] = {}
+    if result.reasoning:
+        blocks.append(
+            ThinkingBlock(content=result.reasoning, num_tokens=result.usage.reasoning_tokens)
+        )
+        message_kwargs["reasoning_content"] = result.reasoning
+    blocks.append(TextBlock(text=result.text))
+    if result.tool_calls:
+        message_kwargs["tool_calls"] = [_call_dict(call) for call in result.tool_calls]
+        blocks.extend(
+            ToolCallBlock(tool_call_id=call.id, tool_name=call.name, tool_kwargs=call.arguments)
+            for call in result.tool_calls
+        )
+    kwargs = _response_kwargs(result)
+    raw = dict(chunk.raw if chunk is not None else result.raw)
+    raw.setdefault("request_id", result.request_id)
+    raw.setdefault("usage", kwargs["usage"])
+    if chunk is not None and chunk.reasoning:
+        kwargs["thinking_delta"] = chunk.reasoning  # what FunctionAgent streams as thinking
+    return ChatResponse(
+        message=ChatMessage(
+            role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=message_kwargs
+        ),
+        delta=chunk.text if chunk is not None else None,
+        raw=raw,
+        additional_kwargs=kwargs,
+    )
+
+
+def _call_dict(call: ToolCall) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "type": call.type,
+        "index": call.index,
+        "function": {"name": call.name, "arguments": call.arguments},
+    }
+
+
+class StreamFolder:
+    """Turn streamed chunks into cumulative ``ChatResponse`` objects.
+
+    Shared by the sync and async stream drivers, which only differ in how they
+    iterate.
+
+    Example:
+        >>> folder = StreamFolder()
+        >>> [folder.add(ChatChunk(text=t)).message.content for t in ("Hel", "lo")]
+        ['Hel', 'Hello']
+    """
+
+    def __init__(self) -> None:
+        self._acc = ChatAccumulator()
+
+    def add(self, chunk: ChatChunk) -> ChatResponse:
+        """Fold ``chunk`` in and return the response so far."""
+        self._acc.add(chunk)
+        return to_chat_response(self._acc.result(), chunk=chunk)
+
+
+# --------------------------------------------------------------------------- tool calls
+
+
+def tool_calls_of(message: ChatMessage) -> list[dict[str, Any]]:
+    """The message's tool calls as wire dicts (``additional_kwargs`` first, then blocks)."""
+    return _wire_tool_calls(message)
+
+
+def parse_tool_arguments(arguments: Any, *, strict: bool, name: str = "") -> dict[str, Any]:
+    """Parse a tool call's arguments into a dict.
+
+    JSON first, then a Python-literal dict (models sometimes emit single quotes).
+    ``strict`` raises ``ValueError`` on anything else; otherwise partial JSON (a
+    stream still in flight) is completed when possible, and unparseable text
+    gives ``{}`` — the behaviour of the other LlamaIndex integrations.
+
+    Example:
+        >>> parse_tool_arguments('{"a": 1}', strict=True)
+        {'a': 1}
+        >>> parse_tool_arguments('{"a": 1, "b', strict=False)
+        {'a': 1}
+    """
+    if isinstance(arguments, Mapping):
+        return dict(arguments)
+    if arguments is None or (isinstance(arguments, str) and not arguments.strip()):
+        return {}
+    text = str(arguments)
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            value = parse(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        if isinstance(value, dict):
+            return value
+    if strict:
+        raise ValueError(
+            f"tool call {name!r} has arguments that are not a JSON object: {text[:200]!r}"
+        )
+    try:
+        value = parse_partial_json(text)
+    except (ValueError, TypeError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def tool_selections(message: ChatMessage, *, error_on_no_tool_call: bool) -> list[ToolSelection]:
+    """``ToolSelection`` list for a response message (streamed or not).
+
+    Raises:
+        ValueError: no tool call while ``error_on_no_tool_call``, or (then too)
+            arguments that are not a JSON object.
+    """
+    calls = tool_calls_of(message)
+    if not calls and error_on_no_tool_call:
+        raise ValueError("Expected at least one tool call, but the model made none.")
+    selections = []
+    for call in calls:
+        function = call.get("function") or {}
+        name = str(function.get("name") or "")
+        selections.append(
+            ToolSelection(
+                tool_id=str(call.get("id") or ""),
+                tool_name=name,
+                tool_kwargs=parse_tool_arguments(
+                    function.get("arguments"), strict=error_on_no_tool_call, name=name
+                ),
+            )
+        )
+    return selections
+
+
+def keep_first_tool_call(response: ChatResponse) -> None:
+    """Trim a response to its first tool call (parallel calls not allowed)."""
+    message = response.message
+    calls = message.additional_kwargs.get("tool_calls")
+    if calls and len(calls) > 1:
+        message.additional_kwargs["tool_calls"] = calls[:1]
+    blocks = [block for block in message.blocks if isinstance(block, ToolCallBlock)]
+    if len(blocks) > 1:
+        message.blocks = [
+            block for block in message.blocks if not isinstance(block, ToolCallBlock)
+        ] + blocks[:1]

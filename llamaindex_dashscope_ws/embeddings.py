@@ -1,0 +1,110 @@
+"""LlamaIndex ``BaseEmbedding`` for DashScope text-embedding models, workspace-aware.
+
+Queries are embedded with ``text_type="query"`` and nodes with ``text_type="document"``.
+``embed_batch_size`` defaults to, and is capped at, the model's row limit (v1/v2: 25,
+v3/v4: 10) so that each LlamaIndex batch is exactly one request and the progress bar
+of ``get_text_embedding_batch(show_progress=True)`` counts real requests. The async
+methods call the core's aiohttp transport directly (no thread pool).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
+from llama_index.core.bridge.pydantic import Field, model_validator
+
+from dashscope_ws.retrieval import DEFAULT_EMBEDDING_BATCH, EMBEDDING_MODELS
+from llamaindex_dashscope_ws._settings import DashScopeClientSettings
+
+__all__ = ["DashScopeEmbedding"]
+
+
+def _row_limit(model: str) -> int:
+    spec = EMBEDDING_MODELS.get(model)
+    return spec.max_batch if spec else DEFAULT_EMBEDDING_BATCH
+
+
+class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding):
+    """DashScope text embeddings (``text-embedding-v1`` .. ``v4``) for LlamaIndex.
+
+    Args:
+        model_name: embedding model.
+        dimensions: output vector length (v3/v4 only; the model default when ``None``).
+        embed_batch_size: texts per request; defaults to and is capped at the model's
+            row limit (v1/v2 25, v3/v4 10).
+        max_concurrency: concurrent requests inside one async call; also the default
+            ``num_workers`` bounding concurrent batches in ``aget_text_embedding_batch``.
+        instruct: custom task instruction (text-embedding-v4 only).
+        api_key: API key; defaults to ``DASHSCOPE_API_KEY``.
+        workspace: workspace id, sent as ``X-DashScope-WorkSpace``; defaults to
+            ``DASHSCOPE_WORKSPACE``.
+        base_url, region, timeout, max_retries: see ``ClientConfig``.
+
+    Example:
+        >>> from llama_index.core import Settings
+        >>> from llamaindex_dashscope_ws import DashScopeEmbedding
+        >>> Settings.embed_model = DashScopeEmbedding(
+        ...     model_name="text-embedding-v4", dimensions=512, workspace="ws-emu-sub"
+        ... )  # doctest: +SKIP
+        >>> len(Settings.embed_model.get_query_embedding("Where is Hangzhou?"))  # doctest: +SKIP
+        512
+    """
+
+    model_name: str = Field(default="text-embedding-v4", description="Embedding model.")
+    dimensions: int | None = Field(default=None, gt=0, description="Output vector length.")
+    max_concurrency: int = Field(default=4, ge=1, description="Concurrent requests per call.")
+    instruct: str | None = Field(default=None, description="Custom task instruction (v4).")
+
+    def __init__(self, api_key: str | None = None, **data: Any) -> None:
+        super().__init__(**data)
+        self._set_api_key(api_key)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fit_batches(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        limit = _row_limit(data.get("model_name") or "text-embedding-v4")
+        requested = data.get("embed_batch_size")
+        data["embed_batch_size"] = limit if requested is None else min(int(requested), limit)
+        if data.get("num_workers") is None:
+            data["num_workers"] = data.get("max_concurrency") or 4
+        return data
+
+    @classmethod
+    def class_name(cls) -> str:
+        """Name used in LlamaIndex serialisation."""
+        return "DashScopeEmbedding"
+
+    def _options(self, text_type: str) -> dict[str, Any]:
+        return {
+            "model": self.model_name,
+            "text_type": text_type,
+            "dimension": self.dimensions,
+            "instruct": self.instruct,
+            "batch_size": self.embed_batch_size,
+        }
+
+    def _get_query_embedding(self, query: str) -> Embedding:
+        return self._get_client().embed([query], **self._options("query")).embeddings[0]
+
+    def _get_text_embedding(self, text: str) -> Embedding:
+        return self._get_text_embeddings([text])[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return self._get_client().embed(texts, **self._options("document")).embeddings
+
+    async def _aget_query_embedding(self, query: str) -> Embedding:
+        result = await self._get_client().aembed([query], **self._options("query"))
+        return result.embeddings[0]
+
+    async def _aget_text_embedding(self, text: str) -> Embedding:
+        return (await self._aget_text_embeddings([text]))[0]
+
+    async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        result = await self._get_client().aembed(
+            texts, max_concurrency=self.max_concurrency, **self._options("document")
+        )
+        return result.embeddings

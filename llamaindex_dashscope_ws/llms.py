@@ -1,0 +1,312 @@
+"""``DashScope``: a workspace-aware LlamaIndex ``FunctionCallingLLM`` over the core client.
+
+Each method is "convert in, call :class:`~dashscope_ws.client.DashScopeClient`,
+convert out" (see :mod:`llamaindex_dashscope_ws._convert`). Chat is written once;
+the completion methods are derived from it with LlamaIndex's decorators so the two
+never drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from llama_index.core.base.llms.generic_utils import (
+    achat_to_completion_decorator,
+    astream_chat_to_completion_decorator,
+    chat_to_completion_decorator,
+    stream_chat_to_completion_decorator,
+)
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.bridge.pydantic import Field
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.llm import ToolSelection
+
+from llamaindex_dashscope_ws._convert import (
+    StreamFolder,
+    keep_first_tool_call,
+    resolve_tool_choice,
+    to_chat_response,
+    to_wire_messages,
+    tool_selections,
+    tool_spec,
+)
+from llamaindex_dashscope_ws._models import model_spec
+from llamaindex_dashscope_ws._settings import DashScopeClientSettings
+
+if TYPE_CHECKING:
+    from llama_index.core.tools.types import BaseTool
+
+__all__ = ["DEFAULT_MODEL", "DashScope"]
+
+DEFAULT_MODEL = "qwen-plus"
+
+# Instance fields sent as wire ``parameters`` (None means "service default": the
+# core drops None-valued parameters).
+_PARAMETER_FIELDS = (
+    "temperature",
+    "top_p",
+    "top_k",
+    "max_tokens",
+    "seed",
+    "stop",
+    "repetition_penalty",
+    "presence_penalty",
+    "enable_search",
+    "enable_thinking",
+    "thinking_budget",
+)
+
+
+class DashScope(DashScopeClientSettings, FunctionCallingLLM):
+    """Alibaba Cloud DashScope (Model Studio / Qwen) chat models, workspace-aware.
+
+    A drop-in for ``llama_index.llms.dashscope.DashScope`` (``model_name=`` is
+    accepted as an alias of ``model``) that honours ``workspace=`` and every
+    other argument. Settings left unset resolve from the environment
+    (``DASHSCOPE_API_KEY``, ``DASHSCOPE_WORKSPACE``, ``DASHSCOPE_BASE_URL``,
+    ``DASHSCOPE_REGION``). Every method also takes per-call ``workspace=``,
+    ``model=`` and any DashScope parameter as keyword arguments, without
+    changing the instance.
+
+    Args:
+        model: model name, e.g. ``"qwen-plus"``, ``"qwen-max"``, ``"qwq-plus"``.
+        api_key: API key; stored privately, never in ``repr``/``to_dict``/``to_json``.
+        workspace: workspace id (sent as ``X-DashScope-WorkSpace``).
+        base_url, region, timeout, max_retries: connection settings (see the core).
+        temperature, top_p, top_k, max_tokens, seed, stop, repetition_penalty,
+            presence_penalty, enable_search, enable_thinking, thinking_budget:
+            generation parameters; ``None`` leaves the service default (no
+            output cap unless ``max_tokens`` is given).
+        additional_kwargs: further wire ``parameters`` sent on every call.
+
+    Example:
+        A RAG query in a sub-workspace (the sub-account key must name its own
+        workspace):
+
+        >>> from llama_index.core import Document, Settings, VectorStoreIndex
+        >>> from llamaindex_dashscope_ws import DashScope, DashScopeEmbedding
+        >>> Settings.llm = DashScope(model="qwen-plus", workspace="ws-emu-sub")  # doctest: +SKIP
+        >>> Settings.embed_model = DashScopeEmbedding(workspace="ws-emu-sub")  # doctest: +SKIP
+        >>> index = VectorStoreIndex.from_documents(
+        ...     [Document(text="The Hangzhou office opens at 9am.")]
+        ... )  # doctest: +SKIP
+        >>> print(index.as_query_engine().query("When does the Hangzhou office open?"))
+        ... # doctest: +SKIP
+    """
+
+    model: str = Field(default=DEFAULT_MODEL, description="The DashScope model to call.")
+    temperature: float | None = Field(default=None, ge=0.0, lt=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    top_k: int | None = Field(default=None, ge=0)
+    max_tokens: int | None = Field(default=None, gt=0, description="Output cap (None: none).")
+    seed: int | None = Field(default=None, ge=0)
+    stop: str | list[str] | None = Field(default=None)
+    repetition_penalty: float | None = Field(default=None, gt=0.0)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    enable_search: bool | None = Field(default=None)
+    enable_thinking: bool | None = Field(default=None)
+    thinking_budget: int | None = Field(default=None, gt=0)
+    additional_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="Extra wire parameters sent on every call."
+    )
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        model_name: str | None = None,
+        api_key: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        if model is not None and model_name is not None and model != model_name:
+            raise ValueError(f"model={model!r} and model_name={model_name!r} disagree")
+        kwargs["model"] = model or model_name or DEFAULT_MODEL
+        super().__init__(**kwargs)
+        self._set_api_key(api_key)
+
+    @classmethod
+    def class_name(cls) -> str:
+        """Serialisation id."""
+        return "DashScopeWS_LLM"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        """Model limits from :mod:`llamaindex_dashscope_ws._models` (with sources)."""
+        spec = model_spec(self.model)
+        return LLMMetadata(
+            context_window=spec.context_window,
+            num_output=self.max_tokens or spec.max_output,
+            is_chat_model=True,
+            is_function_calling_model=spec.function_calling,
+            model_name=self.model,
+            system_role=MessageRole.SYSTEM,
+        )
+
+    # ------------------------------------------------------------------ request
+
+    def _call_args(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Wire messages and the core's keyword arguments; the instance is never mutated."""
+        call = dict(kwargs)
+        options: dict[str, Any] = {name: getattr(self, name) for name in _PARAMETER_FIELDS}
+        options.update(self.additional_kwargs)
+        options["model"] = call.pop("model", None) or self.model
+        options["workspace"] = call.pop("workspace", None)  # None: the instance's workspace
+        options.update(call)
+        return to_wire_messages(messages), options
+
+    # ------------------------------------------------------------------ sync
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """One assistant turn. Raises the core's typed ``DashScopeError`` subclasses."""
+        return self._chat(messages, **kwargs)
+
+    def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        wire, options = self._call_args(messages, kwargs)
+        return to_chat_response(self._get_client().chat(wire, **options))
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Stream cumulative responses (``message`` so far plus ``delta``)."""
+        return self._stream_chat(messages, **kwargs)
+
+    def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        wire, options = self._call_args(messages, kwargs)
+        chunks = self._get_client().stream_chat(wire, **options)
+
+        def gen() -> ChatResponseGen:
+            folder = StreamFolder()
+            for chunk in chunks:
+                yield folder.add(chunk)
+
+        return gen()
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Completion derived from :meth:`chat` (same parameters, per-call options too)."""
+        return chat_to_completion_decorator(self._chat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        """Streamed completion derived from :meth:`stream_chat`."""
+        return stream_chat_to_completion_decorator(self._stream_chat)(prompt, **kwargs)
+
+    # ------------------------------------------------------------------ async
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async :meth:`chat`."""
+        return await self._achat(messages, **kwargs)
+
+    async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        wire, options = self._call_args(messages, kwargs)
+        return to_chat_response(await self._get_client().achat(wire, **options))
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        """Async :meth:`stream_chat` (``async for r in await llm.astream_chat(...)``)."""
+        return await self._astream_chat(messages, **kwargs)
+
+    async def _astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        wire, options = self._call_args(messages, kwargs)
+        chunks = self._get_client().astream_chat(wire, **options)
+
+        async def gen() -> ChatResponseAsyncGen:
+            folder = StreamFolder()
+            async for chunk in chunks:
+                yield folder.add(chunk)
+
+        return gen()
+
+    @llm_completion_callback()
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        """Async :meth:`complete`."""
+        return await achat_to_completion_decorator(self._achat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        """Async :meth:`stream_complete`."""
+        return await astream_chat_to_completion_decorator(self._astream_chat)(prompt, **kwargs)
+
+    # ------------------------------------------------------------------ tools
+
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        tool_choice: str | dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Chat arguments offering ``tools`` (OpenAI-style specs).
+
+        ``tool_required`` forces the single offered tool by name; DashScope has
+        no "any tool" choice, so requiring one of several tools raises
+        ``ValueError`` (name one with ``tool_choice="<name>"`` instead).
+        """
+        specs = [tool_spec(tool) for tool in tools]
+        messages = list(chat_history or [])  # never mutate the caller's history
+        if isinstance(user_msg, str):
+            user_msg = ChatMessage(role=MessageRole.USER, content=user_msg)
+        if user_msg is not None:
+            messages.append(user_msg)
+        prepared: dict[str, Any] = {"messages": messages, **kwargs}
+        if specs:
+            prepared["tools"] = specs
+            prepared["tool_choice"] = resolve_tool_choice(specs, tool_choice, tool_required)
+            prepared["parallel_tool_calls"] = allow_parallel_tool_calls
+        return prepared
+
+    def _validate_chat_with_tools_response(
+        self,
+        response: ChatResponse,
+        tools: Sequence[BaseTool],
+        allow_parallel_tool_calls: bool = False,
+        **kwargs: Any,
+    ) -> ChatResponse:
+        """Keep only the first tool call unless parallel calls were allowed."""
+        if not allow_parallel_tool_calls:
+            keep_first_tool_call(response)
+        return response
+
+    def get_tool_calls_from_response(
+        self,
+        response: ChatResponse,
+        error_on_no_tool_call: bool = True,
+        **kwargs: Any,
+    ) -> list[ToolSelection]:
+        """Tool calls of a response (also the last response of a sync or async stream).
+
+        Arguments are parsed from JSON. With ``error_on_no_tool_call`` (the
+        default) a response without calls, or with arguments that are not a
+        JSON object, raises ``ValueError``; without it, such arguments become
+        ``{}`` (partial JSON from a stream in flight is completed when possible).
+        """
+        return tool_selections(response.message, error_on_no_tool_call=error_on_no_tool_call)

@@ -1,0 +1,130 @@
+"""langchain-tests' standard integration suite for ChatDashScope, against the emulator.
+
+The emulator is started once for the test class on a free loopback port; every test
+talks to it with the sub-workspace key, so the workspace plumbing is exercised on
+every call.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_tests.integration_tests import ChatModelIntegrationTests
+
+from dashscope_ws.emulator import SUB_KEY, SUB_WORKSPACE, Emulator, ScriptedReply
+from langchain_dashscope_ws import ChatDashScope
+
+
+class TestChatDashScopeStandardIntegration(ChatModelIntegrationTests):
+    emulator: Emulator
+
+    @pytest.fixture(autouse=True, scope="class")
+    def _running_emulator(self, request: pytest.FixtureRequest) -> Iterator[Emulator]:
+        with Emulator() as emulator:
+            request.cls.emulator = emulator
+            yield emulator
+
+    @pytest.fixture(autouse=True)
+    def _fresh_emulator(self, _running_emulator: Emulator) -> Iterator[None]:
+        _running_emulator.reset()
+        yield
+        gc.collect()
+
+    @property
+    def chat_model_class(self) -> type[ChatDashScope]:
+        return ChatDashScope
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {
+            "model": "qwen-plus",
+            "api_key": SUB_KEY,
+            "workspace": SUB_WORKSPACE,
+            "base_url": self.emulator.base_url,
+        }
+
+    @property
+    def has_tool_choice(self) -> bool:
+        # DashScope forces one *named* function only; "any of several tools" (which
+        # test_tool_choice requires) cannot be expressed and raises ValueError instead.
+        return False
+
+    @property
+    def supports_json_mode(self) -> bool:
+        return True
+
+    @property
+    def returns_usage_metadata(self) -> bool:
+        return True
+
+    @property
+    def supported_usage_metadata_details(self) -> dict[Any, list[Any]]:
+        return {
+            "invoke": ["reasoning_output", "cache_read_input"],
+            "stream": ["reasoning_output", "cache_read_input"],
+        }
+
+    @property
+    def model_override_value(self) -> str:
+        return "qwen-max"
+
+    def _call(self, prompt: str, *, stream: bool, **params: Any) -> AIMessage:
+        llm = ChatDashScope(**{**self.chat_model_params, **params})
+        if not stream:
+            return llm.invoke(prompt)
+        full: AIMessageChunk | None = None
+        for chunk in llm.stream(prompt):
+            full = chunk if full is None else full + chunk
+        assert full is not None
+        return full
+
+    def invoke_with_reasoning_output(self, *, stream: bool = False) -> AIMessage:
+        return self._call("What is 17 * 23?", stream=stream, enable_thinking=True)
+
+    def invoke_with_cache_read_input(self, *, stream: bool = False) -> AIMessage:
+        # The emulator has no context cache: script the usage DashScope reports on a
+        # cache hit (prompt_tokens_details.cached_tokens) and check it is surfaced.
+        self.emulator.enqueue(
+            ScriptedReply(
+                text="cached answer",
+                usage={"input_tokens": 1200, "prompt_tokens_details": {"cached_tokens": 1024}},
+            )
+        )
+        return self._call("A long, repeated prompt.", stream=stream)
+
+    # ------------------------------------------------------------------ emulator limits
+
+    _TOOL_PICKING = (
+        "the emulator picks a tool by word overlap, and the prompt's token "
+        "'magic_function(3)' does not overlap the words of the tool name 'magic_function' "
+        "(it splits names on '_' but not prompt tokens); forced/named calls are tested in "
+        "tests/unit/langchain/test_lc_chat_wire.py"
+    )
+
+    @pytest.mark.xfail(reason=_TOOL_PICKING)
+    @pytest.mark.parametrize("model", [{}, {"output_version": "v1"}], indirect=True)
+    def test_tool_calling(self, model: BaseChatModel) -> None:
+        super().test_tool_calling(model)
+
+    @pytest.mark.xfail(reason=_TOOL_PICKING)
+    async def test_tool_calling_async(self, model: BaseChatModel) -> None:
+        await super().test_tool_calling_async(model)
+
+    @pytest.mark.xfail(reason=_TOOL_PICKING)
+    def test_tool_calling_with_no_arguments(self, model: BaseChatModel) -> None:
+        super().test_tool_calling_with_no_arguments(model)
+
+    @pytest.mark.xfail(
+        reason=(
+            "json_object mode in the emulator returns a generic {'answer': ...} object: it "
+            "cannot follow keys that the prompt describes in prose ('setup' and 'punchline'); "
+            "the wire request (response_format json_object) is tested in test_lc_chat_wire.py"
+        )
+    )
+    def test_json_mode(self, model: BaseChatModel) -> None:
+        super().test_json_mode(model)
