@@ -265,11 +265,18 @@ def report(n: int, c: int, long_kib: int) -> None:
     try:
         for row in rows:
             rss = long_stream_rss(row[0], base_url)
-            row.append(f"{rss['rss_kib'] / 1024:6.1f}")
+            row.append(f"{rss['rss_kib']:6d}")
     finally:
         stop_emulator(proc)
 
-    header = ["client", "req/s", "p50 ms", "stream req/s", "stream p50 ms", "long-stream RSS MiB"]
+    header = [
+        "client",
+        "req/s",
+        "p50 ms",
+        "stream req/s",
+        "stream p50 ms",
+        "long-stream peak RSS +KiB",
+    ]
     widths = [max(len(h), *(len(r[i].strip()) for r in rows)) for i, h in enumerate(header)]
     print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print("-|-".join("-" * w for w in widths))

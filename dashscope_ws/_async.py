@@ -7,8 +7,11 @@ so sessions are kept in a dict keyed by the running loop, created lazily, and a 
 whose loop has closed is discarded. Nothing is cached at module level: two clients never
 share a session.
 
-Streams are read with ``resp.content.iter_any()`` (whatever bytes have arrived), never
-``async for line in resp.content``, which fails on lines longer than aiohttp's buffer.
+Streams are read as raw bytes with ``resp.content.iter_chunked(64 KiB)`` (whatever has
+arrived, at most 64 KiB), never ``async for line in resp.content``, which fails on lines
+longer than aiohttp's buffer. Not ``iter_any()``: when the consumer is slower than the
+network it returns everything buffered at once, and decoding that in one go holds every
+chunk of it in memory (measured: 2.7 MB peak for a 32 KiB reply, vs flat with a cap).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from ._sync import RawResponse
+from ._sync import READ_SIZE, RawResponse
 from .errors import APIConnectionError, APITimeoutError, DashScopeError
 from .protocol import HTTPRequest, parse_error
 
@@ -161,7 +164,7 @@ def _abandon(session: aiohttp.ClientSession) -> None:
 
 async def _read_chunks(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
     try:
-        async for chunk in resp.content.iter_any():
+        async for chunk in resp.content.iter_chunked(READ_SIZE):
             yield chunk
     except _ERRORS as exc:
         raise map_aiohttp_error(exc, mid_stream=True) from exc

@@ -221,6 +221,10 @@ def diagnose(
         report.findings.append(Finding("ok", "API key", "accepted"))
         if config.workspace:
             report.findings.append(Finding("ok", "workspace", f"{config.workspace} is reachable"))
+        else:
+            report.findings.append(
+                Finding("ok", "workspace", "not needed: this key works without one (main account)")
+            )
         for model in [first, *rest]:
             model_error = error if model == first else _probe(client, model, None)
             report.findings.append(_model_finding(model, model_error, config.workspace))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
-from pydantic import ConfigDict, Field
+from pydantic import AliasChoices, ConfigDict, Field
 
 from langchain_dashscope_ws._settings import DashScopeClientSettings
 from langchain_dashscope_ws.errors import translate_errors
@@ -44,7 +44,10 @@ class DashScopeEmbeddings(DashScopeClientSettings, Embeddings):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())
 
-    model: str = Field(default="text-embedding-v4", alias="model_name")
+    # validation_alias (not alias) so that type checkers see `model=` in the signature.
+    model: str = Field(
+        default="text-embedding-v4", validation_alias=AliasChoices("model", "model_name")
+    )
     dimensions: int | None = Field(default=None, gt=0)
     batch_size: int | None = Field(default=None, ge=1)
     max_concurrency: int = Field(default=4, ge=1)

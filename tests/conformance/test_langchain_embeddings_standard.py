@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -31,21 +31,18 @@ class TestDashScopeEmbeddingsUnit(EmbeddingsUnitTests):
         )
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator() as emu:
-        yield emu
-
-
 class TestDashScopeEmbeddingsIntegration(EmbeddingsIntegrationTests):
     @property
     def embeddings_class(self) -> type[DashScopeEmbeddings]:
         return DashScopeEmbeddings
 
     @pytest.fixture
-    async def model(self, emulator: Emulator) -> AsyncIterator[DashScopeEmbeddings]:
+    async def model(self, dashscope_emulator: Emulator) -> AsyncIterator[DashScopeEmbeddings]:
         embeddings = DashScopeEmbeddings(
-            api_key=SUB_KEY, workspace=SUB_WORKSPACE, base_url=emulator.base_url, dimensions=64
+            api_key=SUB_KEY,
+            workspace=SUB_WORKSPACE,
+            base_url=dashscope_emulator.base_url,
+            dimensions=64,
         )
         yield embeddings
         # Close the aiohttp session on the test's own loop (the instance caches its client).

@@ -124,14 +124,18 @@ def test_configurable_workspace_and_model(
     llm = make_chat(api_key=MAIN_KEY, workspace=None).configurable_fields(
         workspace=ConfigurableField(id="workspace"), model=ConfigurableField(id="model")
     )
-    reply = llm.invoke("hi", config={"configurable": {"workspace": SUB_WORKSPACE, "model": "qwen-max"}})
+    reply = llm.invoke(
+        "hi", config={"configurable": {"workspace": SUB_WORKSPACE, "model": "qwen-max"}}
+    )
     request = dashscope_emulator.requests[-1]
     assert request.headers["X-DashScope-WorkSpace"] == SUB_WORKSPACE
     assert request.json["model"] == "qwen-max"
     assert reply.response_metadata["model_name"] == "qwen-max"
 
 
-def test_every_parameter_reaches_the_wire(make_chat: MakeChat, dashscope_emulator: Emulator) -> None:
+def test_every_parameter_reaches_the_wire(
+    make_chat: MakeChat, dashscope_emulator: Emulator
+) -> None:
     llm = make_chat(
         temperature=0.3,
         top_p=0.8,
@@ -178,7 +182,9 @@ def test_stop_per_call_and_on_instance(make_chat: MakeChat, dashscope_emulator: 
     assert "stop" not in params[2]
 
 
-def test_named_and_single_any_tool_choice(make_chat: MakeChat, dashscope_emulator: Emulator) -> None:
+def test_named_and_single_any_tool_choice(
+    make_chat: MakeChat, dashscope_emulator: Emulator
+) -> None:
     llm = make_chat()
     named = llm.bind_tools([WEATHER_TOOL, TIME_TOOL], tool_choice="get_time").invoke("hello")
     forced = llm.bind_tools([WEATHER_TOOL], tool_choice="any", parallel_tool_calls=False).invoke(
@@ -315,3 +321,15 @@ def test_images_reach_vl_models_and_are_refused_on_text_models(
         {"text": "Describe"},
         {"image": "https://example.com/cat.png"},
     ]
+
+
+def test_streaming_field_makes_invoke_stream(
+    make_chat: MakeChat, dashscope_emulator: Emulator
+) -> None:
+    reply = make_chat(streaming=True).invoke("hi")
+    make_chat().invoke("hi")
+    streamed, plain = dashscope_emulator.requests
+    assert streamed.headers["X-DashScope-SSE"] == "enable"
+    assert "X-DashScope-SSE" not in plain.headers
+    assert reply.usage_metadata is not None
+    assert reply.response_metadata["finish_reason"] == "stop"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,10 +12,9 @@ from dashscope_ws.emulator import Emulator
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    """A fresh emulator on a free loopback port."""
-    with Emulator() as emulator:
-        yield emulator
+def emu(dashscope_emulator: Emulator) -> Emulator:
+    """The shared emulator (pytest plugin), with an empty request log and script queue."""
+    return dashscope_emulator
 
 
 @pytest.fixture(autouse=True)

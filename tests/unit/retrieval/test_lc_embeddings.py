@@ -162,7 +162,7 @@ def test_empty_input_makes_no_request(emu: Emulator) -> None:
 
 
 def test_aliases_and_forbidden_extras() -> None:
-    emb = DashScopeEmbeddings(model_name="text-embedding-v3", dashscope_api_key="sk-x")
+    emb = DashScopeEmbeddings(model_name="text-embedding-v3", dashscope_api_key="sk-x")  # type: ignore[call-arg, arg-type]
     assert emb.model == "text-embedding-v3"
     assert emb.api_key is not None
     assert emb.api_key.get_secret_value() == "sk-x"

@@ -32,11 +32,15 @@ def make(emu: Emulator, **kwargs: object) -> DashScopeRerank:
 
 
 async def compress(
-    rerank: DashScopeRerank, docs: Sequence[Document], query: str, mode: str, **kw: str
+    rerank: DashScopeRerank,
+    docs: Sequence[Document],
+    query: str,
+    mode: str,
+    workspace: str | None = None,
 ) -> Sequence[Document]:
     if mode == "sync":
-        return rerank.compress_documents(docs, query, **kw)
-    return await rerank.acompress_documents(docs, query, **kw)
+        return rerank.compress_documents(docs, query, workspace=workspace)
+    return await rerank.acompress_documents(docs, query, workspace=workspace)
 
 
 def rerank_requests(emu: Emulator) -> list[RecordedRequest]:

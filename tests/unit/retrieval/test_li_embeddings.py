@@ -114,11 +114,14 @@ def test_num_workers_defaults_to_max_concurrency() -> None:
 @MODES
 async def test_errors_propagate_typed(emu: Emulator, mode: str) -> None:
     emb = make(emu, model_name="text-embedding-v1")  # not granted to ws-emu-sub
-    with pytest.raises(core_errors.PermissionDeniedError) as caught:
+
+    async def call() -> object:
         if mode == "sync":
-            emb.get_text_embedding_batch(["x"])
-        else:
-            await emb.aget_text_embedding_batch(["x"])
+            return emb.get_text_embedding_batch(["x"])
+        return await emb.aget_text_embedding_batch(["x"])
+
+    with pytest.raises(core_errors.PermissionDeniedError) as caught:
+        await call()
     assert SUB_KEY not in str(caught.value)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from llama_index.core.bridge.pydantic import Field
 from llama_index.core.callbacks import CallbackManager, CBEventType, LlamaDebugHandler
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
 from llama_index.core.instrumentation.event_handlers import BaseEventHandler
@@ -54,7 +55,7 @@ def rerank_requests(emu: Emulator) -> list[RecordedRequest]:
 
 
 class _Collector(BaseEventHandler):
-    events: list[BaseEvent] = []
+    events: list[BaseEvent] = Field(default_factory=list)
 
     @classmethod
     def class_name(cls) -> str:
@@ -67,7 +68,7 @@ class _Collector(BaseEventHandler):
 
 @pytest.fixture
 def rerank_events() -> Iterator[list[BaseEvent]]:
-    collector = _Collector(events=[])
+    collector = _Collector()
     root = get_dispatcher()
     root.add_event_handler(collector)
     try:

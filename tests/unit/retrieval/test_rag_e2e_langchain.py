@@ -73,7 +73,7 @@ async def test_rag_pipeline_in_one_workspace(emu: Emulator, mode: str, rerank_mo
         await store.aadd_documents(DOCUMENTS)
         results = [await chain.ainvoke(question) for question, _, _ in QUESTIONS]
 
-    for (_, expected_id, fact), result in zip(QUESTIONS, results):
+    for (_, expected_id, fact), result in zip(QUESTIONS, results, strict=True):
         assert result["retrieved"][0].id == expected_id
         assert result["reranked"][0].id == expected_id
         assert "relevance_score" in result["reranked"][0].metadata
