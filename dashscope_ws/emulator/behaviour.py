@@ -87,6 +87,9 @@ def _tool_functions(tools: Any) -> list[Mapping[str, Any]]:
     return out
 
 
+_IDENTIFIER_JOINERS = re.compile(r"[_\-.]")
+
+
 def _choose_tools(
     functions: list[Mapping[str, Any]], tool_choice: Any, prompt: str, parallel: bool
 ) -> list[Mapping[str, Any]]:
@@ -95,10 +98,12 @@ def _choose_tools(
     if isinstance(tool_choice, Mapping):
         wanted = (tool_choice.get("function") or {}).get("name")
         return [f for f in functions if f["name"] == wanted][:1]
-    prompt_words = words(prompt)
+    # Identifiers are compared part by part on both sides, so "magic_function(3)" in a prompt
+    # matches a tool named magic_function.
+    prompt_words = words(_IDENTIFIER_JOINERS.sub(" ", prompt))
 
     def score(function: Mapping[str, Any]) -> int:
-        name_words = words(re.sub(r"[_\-.]", " ", str(function["name"])))
+        name_words = words(_IDENTIFIER_JOINERS.sub(" ", str(function["name"])))
         description = words(str(function.get("description", "")))
         return 2 * len(prompt_words & name_words) + len(prompt_words & description)
 
@@ -166,8 +171,16 @@ def _json_reply(response_format: Mapping[str, Any], prompt: str, fallback: str) 
             return json.dumps(synthesise(schema, PromptValues(prompt)), ensure_ascii=False)
         return json.dumps({"answer": fallback}, ensure_ascii=False)
     if kind == "json_object":
+        # Like a real model, honour keys the prompt names in quotes ("with 'setup' and
+        # 'punchline' keys"); otherwise wrap the text answer.
+        keys = list(dict.fromkeys(_QUOTED_KEY.findall(prompt)))
+        if keys:
+            return json.dumps({key: f"{key}: {fallback}" for key in keys}, ensure_ascii=False)
         return json.dumps({"answer": fallback}, ensure_ascii=False)
     return None
+
+
+_QUOTED_KEY = re.compile(r"""["'`]([A-Za-z_][A-Za-z0-9_]{0,63})["'`]""")
 
 
 def _apply_limits(reply: Reply, parameters: Mapping[str, Any]) -> None:

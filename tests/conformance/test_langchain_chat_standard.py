@@ -104,32 +104,3 @@ class TestChatDashScopeStandardIntegration(ChatModelIntegrationTests):
 
     # ------------------------------------------------------------------ emulator limits
 
-    _TOOL_PICKING = (
-        "the emulator picks a tool by word overlap, and the prompt's token "
-        "'magic_function(3)' does not overlap the words of the tool name 'magic_function' "
-        "(it splits names on '_' but not prompt tokens); forced/named calls are tested in "
-        "tests/unit/langchain/test_lc_chat_wire.py"
-    )
-
-    @pytest.mark.xfail(reason=_TOOL_PICKING)
-    @pytest.mark.parametrize("model", [{}, {"output_version": "v1"}], indirect=True)
-    def test_tool_calling(self, model: BaseChatModel) -> None:
-        super().test_tool_calling(model)
-
-    @pytest.mark.xfail(reason=_TOOL_PICKING)
-    async def test_tool_calling_async(self, model: BaseChatModel) -> None:
-        await super().test_tool_calling_async(model)
-
-    @pytest.mark.xfail(reason=_TOOL_PICKING)
-    def test_tool_calling_with_no_arguments(self, model: BaseChatModel) -> None:
-        super().test_tool_calling_with_no_arguments(model)
-
-    @pytest.mark.xfail(
-        reason=(
-            "json_object mode in the emulator returns a generic {'answer': ...} object: it "
-            "cannot follow keys that the prompt describes in prose ('setup' and 'punchline'); "
-            "the wire request (response_format json_object) is tested in test_lc_chat_wire.py"
-        )
-    )
-    def test_json_mode(self, model: BaseChatModel) -> None:
-        super().test_json_mode(model)

@@ -93,7 +93,7 @@ async def test_async_batches_run_concurrently(
     make_client: MakeClient, dashscope_emulator: Emulator
 ) -> None:
     dashscope_emulator.enqueue(
-        ScriptedReply(kind="embedding", delay_before_first_byte=0.5, times=3)
+        ScriptedReply(kind="embedding", delay_before_first_byte=1.0, times=3)
     )
     client = make_client()
     try:

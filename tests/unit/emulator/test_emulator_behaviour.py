@@ -88,6 +88,14 @@ def test_json_object_reply_is_a_json_object(call: Call) -> None:
     assert parsed
 
 
+def test_json_object_reply_uses_the_keys_the_prompt_quotes(call: Call) -> None:
+    prompt = "Tell me a joke. Return JSON with 'setup' and \"punchline\" keys."
+    body = chat_body(prompt, response_format={"type": "json_object"})
+    parsed = json.loads(message_of(call(TEXT_PATH, body))["content"])
+    assert list(parsed) == ["setup", "punchline"]
+    assert all(isinstance(value, str) and value for value in parsed.values())
+
+
 def test_json_schema_reply_conforms_and_uses_prompt_values(call: Call) -> None:
     schema = {
         "type": "object",
@@ -155,6 +163,20 @@ def test_tool_choice_none_and_named(call: Call) -> None:
         call(TEXT_PATH, chat_body(prompt, tools=[WEATHER, STOCK], tool_choice=forced))
     )
     assert named["tool_calls"][0]["function"]["name"] == "get_stock_price"
+
+
+def test_tool_named_like_an_identifier_in_the_prompt_is_chosen(call: Call) -> None:
+    magic = {
+        "type": "function",
+        "function": {
+            "name": "magic_function",
+            "description": "Applies a secret transformation.",
+            "parameters": {"type": "object", "properties": {"input": {"type": "integer"}}},
+        },
+    }
+    body = chat_body("What is the value of magic_function(3)? Use the tool.", tools=[STOCK, magic])
+    (tool_call,) = message_of(call(TEXT_PATH, body))["tool_calls"]
+    assert tool_call["function"]["name"] == "magic_function"
 
 
 def test_no_tool_call_when_nothing_matches(call: Call) -> None:
