@@ -1,21 +1,20 @@
 """End-to-end RAG with LangChain on the emulator, entirely inside the sub-account's workspace.
 
 Index with DashScopeEmbeddings in an InMemoryVectorStore, retrieve, rerank with
-DashScopeRerank, answer with ChatDashScope: all with the key ``sk-emu-sub`` in
-``ws-emu-sub``. (langchain-classic's ContextualCompressionRetriever is not installed here,
-so the retriever and the compressor are composed with LCEL.)
+DashScopeRerank inside langchain-classic's ContextualCompressionRetriever, answer with
+ChatDashScope: all with the key ``sk-emu-sub`` in ``ws-emu-sub``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from langchain_classic.retrievers import ContextualCompressionRetriever
 from langchain_core.documents import Document
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnablePassthrough
 from langchain_core.vectorstores import InMemoryVectorStore
 from rag_corpus import CORPUS, QUESTIONS
 from retrieval_wire import COMPATIBLE_RERANK_PATH, EMBEDDING_PATH, RERANK_PATH
@@ -41,18 +40,13 @@ def build_chain(emu: Emulator, rerank_model: str) -> tuple[InMemoryVectorStore, 
     rerank = DashScopeRerank(model=rerank_model, top_n=2, **settings)
     llm = ChatDashScope(model="qwen-plus", **settings)
 
-    def rerank_step(inputs: dict[str, Any]) -> Sequence[Document]:
-        return rerank.compress_documents(inputs["retrieved"], inputs["question"])
-
-    async def arerank_step(inputs: dict[str, Any]) -> Sequence[Document]:
-        return await rerank.acompress_documents(inputs["retrieved"], inputs["question"])
-
     def context(inputs: dict[str, Any]) -> str:
         return "\n".join(doc.page_content for doc in inputs["reranked"])
 
+    retriever = store.as_retriever(search_kwargs={"k": 4})
+    reranking = ContextualCompressionRetriever(base_compressor=rerank, base_retriever=retriever)
     chain = (
-        {"retrieved": store.as_retriever(search_kwargs={"k": 4}), "question": RunnablePassthrough()}
-        | RunnablePassthrough.assign(reranked=RunnableLambda(rerank_step, afunc=arerank_step))
+        {"retrieved": retriever, "reranked": reranking, "question": RunnablePassthrough()}
         | RunnablePassthrough.assign(context=context)
         | RunnablePassthrough.assign(answer=PROMPT | llm | StrOutputParser())
     )
@@ -88,4 +82,5 @@ async def test_rag_pipeline_in_one_workspace(emu: Emulator, mode: str, rerank_mo
     assert all(r.headers.get("Authorization") == f"Bearer {SUB_KEY}" for r in requests)
     assert all(r.status == 200 for r in requests)
     text_types = [r.json["parameters"]["text_type"] for r in requests if r.path == EMBEDDING_PATH]
-    assert text_types == ["document"] + ["query"] * len(QUESTIONS)
+    # one query embedding for the plain retriever, one for the compression retriever
+    assert text_types == ["document"] + ["query"] * (2 * len(QUESTIONS))
