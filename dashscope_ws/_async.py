@@ -3,9 +3,18 @@
 An ``aiohttp.ClientSession`` is bound to the loop it was created on; reusing it from
 another loop fails or hangs. A client may be used from several loops over its life
 (``asyncio.run`` per call, pytest-asyncio's loop per test, a thread running its own loop),
-so sessions are kept in a dict keyed by the running loop, created lazily, and a session
-whose loop has closed is discarded. Nothing is cached at module level: two clients never
-share a session.
+so sessions are kept in a dict keyed by the running loop and created lazily. Nothing is
+cached at module level: two clients never share a session.
+
+Sessions clean up after themselves, so a client can simply be dropped (adapters keep one
+for the life of a model object). Each session is owned by a tiny async-generator *guard*
+started on its loop. The loop knows its live async generators: ``asyncio.run``,
+``asyncio.Runner`` and pytest-asyncio close them before closing the loop
+(``shutdown_asyncgens``), and a guard that is garbage-collected while its loop lives is
+closed on that loop by asyncio's own finalizer hook; either way the guard closes its session
+politely. What is left, sessions of a loop closed by hand, is quietly detached when the
+client is used on another loop, closed, or collected (``weakref.finalize``), so aiohttp
+never reports an "Unclosed client session".
 
 Streams are read as raw bytes with ``resp.content.iter_chunked(64 KiB)`` (whatever has
 arrived, at most 64 KiB), never ``async for line in resp.content``, which fails on lines
@@ -19,7 +28,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Awaitable
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from typing import Any
 
 import aiohttp
@@ -51,28 +61,33 @@ class AsyncTransport:
         self._timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=connect_timeout, sock_read=timeout
         )
-        self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+        self._sessions: dict[asyncio.AbstractEventLoop, _Owned] = {}
         self._lock = threading.Lock()
         self._closing: set[asyncio.Task[Any]] = set()
+        # Not a method: the finalizer must not keep the transport alive.
+        weakref.finalize(self, _detach_dead, self._sessions, self._lock)
 
-    def _get_session(self) -> aiohttp.ClientSession:
+    async def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         with self._lock:
-            session = self._sessions.get(loop)
-            if session is None or session.closed:
-                for dead in [lp for lp in self._sessions if lp.is_closed()]:
-                    _abandon(self._sessions.pop(dead))
-                session = aiohttp.ClientSession(
+            owned = self._sessions.get(loop)
+            if owned is not None and not owned.session.closed:
+                return owned.session
+            _detach_dead(self._sessions)
+            owned = self._sessions[loop] = _Owned(
+                aiohttp.ClientSession(
                     connector=aiohttp.TCPConnector(limit=CONNECTION_LIMIT),
                     timeout=self._timeout,
                 )
-                self._sessions[loop] = session
-        return session
+            )
+        # Runs to the guard's first yield without suspending, registering it with the loop.
+        await anext(owned.guard)
+        return owned.session
 
     async def send(self, request: HTTPRequest) -> RawResponse:
         """Send a request and read the whole answer."""
         try:
-            async with self._get_session().request(
+            async with (await self._session()).request(
                 request.method, request.url, headers=request.headers, json=request.json
             ) as resp:
                 body = await resp.read()
@@ -90,7 +105,7 @@ class AsyncTransport:
                 mid-stream (never a silent end).
         """
         try:
-            resp = await self._get_session().request(
+            resp = await (await self._session()).request(
                 request.method, request.url, headers=request.headers, json=request.json
             )
         except _ERRORS as exc:
@@ -107,11 +122,10 @@ class AsyncTransport:
         """Close the session of the running loop (and forget sessions of closed loops)."""
         loop = asyncio.get_running_loop()
         with self._lock:
-            session = self._sessions.pop(loop, None)
-            for dead in [lp for lp in self._sessions if lp.is_closed()]:
-                _abandon(self._sessions.pop(dead))
-        if session is not None:
-            await session.close()
+            owned = self._sessions.pop(loop, None)
+            _detach_dead(self._sessions)
+        if owned is not None:
+            await owned.close()
 
     def close(self) -> None:
         """Close every session as far as it can be done from synchronous code.
@@ -121,45 +135,69 @@ class AsyncTransport:
         scheduled as a task. Prefer ``await client.aclose()`` in async code.
         """
         with self._lock:
-            sessions, self._sessions = self._sessions, {}
+            sessions = dict(self._sessions)
+            self._sessions.clear()
         try:
             current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             current = None
-        for loop, session in sessions.items():
-            if session.closed:
+        for loop, owned in sessions.items():
+            if owned.session.closed:
                 continue
             if loop.is_closed():
-                _abandon(session)
+                owned.detach()
             elif loop is current:
-                task = loop.create_task(session.close())
+                task = loop.create_task(owned.close())
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
             elif loop.is_running():
-                future = asyncio.run_coroutine_threadsafe(_close(session), loop)
+                future = asyncio.run_coroutine_threadsafe(owned.close(), loop)
                 with contextlib.suppress(Exception):
                     future.result(timeout=5)
             elif current is None:
-                loop.run_until_complete(session.close())
+                loop.run_until_complete(owned.close())
             else:
-                _abandon(session)  # an idle loop cannot be run from inside another loop
+                owned.detach()  # an idle loop cannot be run from inside another loop
 
 
-async def _close(session: aiohttp.ClientSession) -> None:
-    await session.close()
+class _Owned:
+    """A session and the guard that closes it when its loop shuts down (see module doc)."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+        self.guard = _guard(session)
+
+    async def close(self) -> None:
+        await self.guard.aclose()
+        await self.session.close()  # idempotent; covers a guard that never started
+
+    def detach(self) -> None:
+        """Drop a session whose loop is gone, without an 'Unclosed' warning.
+
+        Its sockets cannot be closed politely any more (that needs the loop); marking the
+        connector closed is the best that can be done.
+        """
+        connector = self.session.connector
+        self.session.detach()
+        if connector is not None:
+            waiters: list[Awaitable[object]] = connector._close()
+            del waiters
 
 
-def _abandon(session: aiohttp.ClientSession) -> None:
-    """Drop a session whose loop is gone without an 'Unclosed' warning.
+async def _guard(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await session.close()
 
-    Its sockets cannot be closed politely any more (that needs the loop); marking the
-    connector closed is the best that can be done.
-    """
-    connector = session.connector
-    session.detach()
-    if connector is not None:
-        waiters: list[Awaitable[object]] = connector._close()
-        del waiters
+
+def _detach_dead(
+    sessions: dict[asyncio.AbstractEventLoop, _Owned], lock: threading.Lock | None = None
+) -> None:
+    """Forget the sessions of closed loops (callers hold the lock, or pass it)."""
+    with lock or contextlib.nullcontext():
+        for loop in [lp for lp in sessions if lp.is_closed()]:
+            sessions.pop(loop).detach()
 
 
 async def _read_chunks(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:

@@ -28,6 +28,7 @@ from .protocol import HTTPRequest, parse_error
 __all__ = ["RawResponse", "SyncTransport", "map_requests_error"]
 
 READ_SIZE = 64 * 1024
+_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
 POOL_MAXSIZE = 32
 """Keep-alive connections per host: enough for a thread pool sharing one client."""
 
@@ -86,16 +87,21 @@ class SyncTransport:
 
     def send(self, request: HTTPRequest) -> RawResponse:
         """Send a request and read the whole answer."""
+        resp = self._open(request, stream=False)
+        return RawResponse(resp.status_code, dict(resp.headers), resp.content)
+
+    def _open(self, request: HTTPRequest, *, stream: bool) -> requests.Response:
+        """Send; with ``stream=False`` the body has been read (requests reads it eagerly)."""
         try:
-            resp = self._get_session().request(
+            return self._get_session().request(
                 request.method,
                 request.url,
                 headers=request.headers,
                 json=request.json,
                 timeout=self._timeouts,
+                stream=stream,
             )
-            return RawResponse(resp.status_code, dict(resp.headers), resp.content)
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        except _ERRORS as exc:
             raise map_requests_error(exc) from exc
 
     @contextmanager
@@ -107,17 +113,7 @@ class SyncTransport:
             APIConnectionError: connecting or reading failed, including a connection cut
                 mid-stream (never a silent end).
         """
-        try:
-            resp = self._get_session().request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                json=request.json,
-                timeout=self._timeouts,
-                stream=True,
-            )
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise map_requests_error(exc) from exc
+        resp = self._open(request, stream=True)
         try:
             if resp.status_code != 200:
                 body = b"".join(_read_chunks(resp))
@@ -138,7 +134,7 @@ def _read_chunks(resp: requests.Response) -> Iterator[bytes]:
     try:
         while chunk := resp.raw.read1(READ_SIZE):
             yield chunk
-    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+    except _ERRORS as exc:
         raise map_requests_error(exc, mid_stream=True) from exc
 
 

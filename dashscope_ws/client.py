@@ -56,38 +56,21 @@ class _Plan:
         self._model = model
         self._attempts = 0
         self._decoder = ChatStreamDecoder(model=model)
-        self._pending: DashScopeError | None = None
         self.yielded = False
 
     def start(self) -> None:
         """Begin an attempt: a stream retried from scratch needs a fresh decoder."""
         self._decoder = ChatStreamDecoder(model=self._model)
-        self._pending = None
 
     def feed(self, data: bytes) -> list[ChatChunk]:
-        """Decode one read; an error event is raised only after the chunks before it.
-
-        One read may hold several events, the last an ``event:error``. Feeding line by
-        line lets the chunks before the error reach the caller first; the error is kept
-        and raised by the next ``feed``/``finish`` (the server closes after it).
-        """
-        if self._pending is not None:
-            raise self._pending
-        chunks: list[ChatChunk] = []
-        try:
-            for line in data.splitlines(keepends=True):
-                chunks.extend(self._decoder.feed(line))
-        except DashScopeError as error:
-            if not chunks:
-                raise
-            self._pending = error
-        self.yielded = self.yielded or bool(chunks)
-        return chunks
+        """Decode one read (an error after chunks in it is raised by the next call)."""
+        return self._seen(self._decoder.feed(data))
 
     def finish(self) -> list[ChatChunk]:
-        if self._pending is not None:
-            raise self._pending
-        chunks = self._decoder.close()  # raises if the final event never came
+        """End of body; raises if the stream failed or never sent its final event."""
+        return self._seen(self._decoder.close())
+
+    def _seen(self, chunks: list[ChatChunk]) -> list[ChatChunk]:
         self.yielded = self.yielded or bool(chunks)
         return chunks
 
@@ -367,6 +350,17 @@ class DashScopeClient:
 
     # ------------------------------------------------------------------ rerank
 
+    def _rerank_plan(
+        self, query: str, documents: Sequence[str], model: str, **options: Any
+    ) -> tuple[HTTPRequest, Parser[RerankResult]] | None:
+        """The one request to send; ``None`` when there is nothing to rank (no request)."""
+        if not documents:
+            return None
+        request = build_rerank_request(
+            self.config, model=model, query=query, documents=documents, **options
+        )
+        return request, _rerank_parser(model, documents)
+
     def rerank(
         self,
         query: str,
@@ -379,13 +373,11 @@ class DashScopeClient:
         workspace: str | None = None,
     ) -> RerankResult:
         """Rank ``documents`` against ``query`` with exactly the ``model`` given."""
-        if not documents:
-            return RerankResult(results=[], model=model)
-        request = build_rerank_request(
-            self.config, model=model, query=query, documents=documents, top_n=top_n,
-            return_documents=return_documents, instruct=instruct, workspace=workspace,
+        plan = self._rerank_plan(
+            query, documents, model, top_n=top_n, return_documents=return_documents,
+            instruct=instruct, workspace=workspace,
         )  # fmt: skip
-        return self._call(request, _rerank_parser(model, documents))
+        return RerankResult(results=[], model=model) if plan is None else self._call(*plan)
 
     async def arerank(
         self,
@@ -399,13 +391,11 @@ class DashScopeClient:
         workspace: str | None = None,
     ) -> RerankResult:
         """Async :meth:`rerank`."""
-        if not documents:
-            return RerankResult(results=[], model=model)
-        request = build_rerank_request(
-            self.config, model=model, query=query, documents=documents, top_n=top_n,
-            return_documents=return_documents, instruct=instruct, workspace=workspace,
+        plan = self._rerank_plan(
+            query, documents, model, top_n=top_n, return_documents=return_documents,
+            instruct=instruct, workspace=workspace,
         )  # fmt: skip
-        return await self._acall(request, _rerank_parser(model, documents))
+        return RerankResult(results=[], model=model) if plan is None else await self._acall(*plan)
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -8,6 +8,7 @@ Imported only by the command line: the core never imports a framework.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections.abc import Iterator
@@ -15,9 +16,10 @@ from contextlib import contextmanager
 from importlib import resources
 from typing import Any, TextIO
 
-__all__ = ["run_demo", "sample_documents"]
+__all__ = ["connection", "require_frameworks", "run_demo", "sample_documents"]
 
 CHAT_MODEL = "qwen-plus"
+FRAMEWORKS = ("langchain_core", "llama_index.core")
 QUESTION = "Which header must requests made with a sub-workspace API key carry?"
 
 
@@ -29,6 +31,23 @@ def sample_documents() -> list[tuple[str, str]]:
         for item in folder.iterdir()
         if item.name.endswith(".md")
     )
+
+
+def require_frameworks() -> None:
+    """Fail early, with the install command, when an optional framework is missing."""
+    missing = [name for name in FRAMEWORKS if not _installed(name)]
+    if missing:
+        raise ImportError(
+            f"the demo needs LangChain and LlamaIndex ({', '.join(missing)} not installed): "
+            "pip install 'dashscope-ws[all]'"
+        )
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # the parent package is missing
+        return False
 
 
 @contextmanager
@@ -47,7 +66,8 @@ def connection(err: TextIO, workspace: str | None = None) -> Iterator[dict[str, 
             f"{emu.base_url} as the sub-account in workspace {SUB_WORKSPACE}.",
             file=err,
         )
-        yield {"api_key": SUB_KEY, "workspace": workspace or SUB_WORKSPACE, "base_url": emu.base_url}
+        ws = workspace or SUB_WORKSPACE
+        yield {"api_key": SUB_KEY, "workspace": ws, "base_url": emu.base_url}
 
 
 def langchain_chain(settings: dict[str, Any], out: TextIO, model: str = CHAT_MODEL) -> str:
@@ -112,6 +132,7 @@ def run_demo(
     err: TextIO = sys.stderr,
 ) -> int:
     """Run both halves of the demo; returns the process exit code."""
+    require_frameworks()
     with connection(err, workspace) as settings:
         langchain_chain(settings, out, model)
         print(file=out)

@@ -13,11 +13,21 @@ from dataclasses import dataclass, field
 
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.config import REGIONS, ClientConfig
-from dashscope_ws.errors import APIConnectionError, APIStatusError, DashScopeError
+from dashscope_ws.errors import (
+    APIConnectionError,
+    APIStatusError,
+    DashScopeError,
+    InternalServerError,
+    RateLimitError,
+)
 
 __all__ = ["Finding", "Report", "diagnose"]
 
 _PROBE_MESSAGES = ({"role": "user", "content": "ping"},)
+_NO_KEY_FIX = (
+    "create a key in the Model Studio console and export DASHSCOPE_API_KEY=sk-...; "
+    "without one, `dashscope-ws demo` runs against the local emulator"
+)
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,21 @@ def _explain(error: DashScopeError, workspace: str | None) -> Finding:
         return Finding("fail", "response", str(error))
     code, rid = error.code, error.request_id
     where = f" (request_id={rid})" if rid else ""
+    if isinstance(error, RateLimitError):
+        return Finding(
+            "fail",
+            "rate limit",
+            f"the service is throttling this key ({code}){where}",
+            "wait a minute and run doctor again; if it persists, lower your request rate or "
+            "raise the model's quota in the Model Studio console",
+        )
+    if isinstance(error, InternalServerError):
+        return Finding(
+            "fail",
+            "service",
+            f"DashScope answered {error.status_code} {code}{where}",
+            "a service-side failure: retry later, and quote the request_id to support if it lasts",
+        )
     table: dict[str, tuple[str, str, str]] = {
         "Workspace.AccessDenied": (
             "workspace",
@@ -183,7 +208,10 @@ def diagnose(
             env=env,
         )
     except ValueError as invalid:
-        report.findings.append(Finding("fail", "configuration", str(invalid)))
+        no_key = "API key" in str(invalid)
+        report.findings.append(
+            Finding("fail", "configuration", str(invalid), _NO_KEY_FIX if no_key else None)
+        )
         return report
     report.findings.append(Finding("ok", "configuration", f"endpoint {config.base_url}"))
     report.findings.append(

@@ -4,9 +4,12 @@ Nothing here does I/O. The transports hand in ``(status, headers, body)`` and ge
 back typed results or a typed exception; the same helpers parse stream chunks
 (see :mod:`dashscope_ws.sse`), so a field is read the same way streamed or not.
 
-A 200 body that is not a JSON object raises ``APIStatusError`` with code
-``"InvalidResponse"`` (not ``StreamProtocolError``, which is reserved for
-streams): the request was answered, just not with something we can use.
+Every non-streamed answer (chat, embeddings, rerank) is opened by one helper,
+:func:`load_success_body`: an error status or a 200 carrying a business error raises
+the mapped error, and a body that is not a JSON object (a proxy's HTML page, a
+truncated body) raises ``APIStatusError`` with code ``"InvalidResponse"`` and the real
+status. ``StreamProtocolError`` is kept for streams (malformed or cut SSE) and for
+JSON answers that lack what was asked for (a missing vector).
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ __all__ = [
     "error_detail",
     "generation_path",
     "header_value",
+    "is_error_payload",
+    "json_object",
+    "load_success_body",
     "parse_chat_response",
     "parse_error",
     "parse_retry_after",
@@ -320,28 +326,10 @@ def parse_chat_response(
     """Parse a non-streamed generation response.
 
     Raises:
-        APIStatusError: (the mapped subclass) for a non-200 status, a 200 body
-            carrying a business ``code``, or a body that is not a JSON object.
+        APIStatusError: see :func:`load_success_body`.
     """
-    if status != 200:
-        raise parse_error(status, headers, body)
-    request_id = header_value(headers, "x-request-id") or header_value(
-        headers, "x-dashscope-request-id"
-    )
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        payload = None
-    if not isinstance(payload, dict):
-        snippet = body[:200].decode("utf-8", "replace")
-        raise error_from_response(
-            status, "InvalidResponse", f"response body is not a JSON object: {snippet!r}",
-            request_id, body=snippet,
-        )  # fmt: skip
-    request_id = payload.get("request_id") or request_id
-    if payload.get("code") or isinstance(payload.get("error"), Mapping):
-        # Two-layer errors: HTTP 200 with a business error in the body.
-        raise parse_error(400 if status < 400 else status, headers, body)
+    payload = load_success_body(status, headers, body)
+    request_id = payload.get("request_id") or _header_request_id(headers)
     output = payload.get("output") or {}
     choices = output.get("choices") if isinstance(output, Mapping) else None
     choice = choices[0] if isinstance(choices, list) and choices else {}
@@ -402,7 +390,7 @@ def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> APIStat
     ``{"error": {...}}``, an SSE body (first ``data:`` line) and raw text.
     """
     text = body.decode("utf-8", "replace") if isinstance(body, (bytes, bytearray)) else str(body)
-    payload = _json_object(text)
+    payload = json_object(text)
     if payload is None:
         payload = _first_sse_data(text)
     code: str | None
@@ -419,14 +407,50 @@ def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> APIStat
     else:
         code, message, request_id = "Unknown", text[:_ERROR_TEXT_LIMIT] or "(empty body)", None
         error_body = text[:_ERROR_TEXT_LIMIT]
-    request_id = (
-        request_id
-        or header_value(headers, "x-request-id")
-        or header_value(headers, "x-dashscope-request-id")
-    )
+    request_id = request_id or _header_request_id(headers)
     return error_from_response(
         status, code, message, request_id, retry_after=parse_retry_after(headers), body=error_body
     )
+
+
+def load_success_body(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    """The JSON object of a successful non-streamed answer.
+
+    Raises:
+        APIStatusError: (the mapped subclass) for a non-200 status or a 200 body carrying a
+            business error; code ``"InvalidResponse"`` (with the real status) for a body
+            that is not a JSON object.
+    """
+    if status != 200:
+        raise parse_error(status, headers, body)
+    try:
+        payload = json.loads(body)
+    except ValueError:  # includes UnicodeDecodeError
+        payload = None
+    if not isinstance(payload, dict):
+        snippet = body[:200].decode("utf-8", "replace")
+        raise error_from_response(
+            status, "InvalidResponse", f"response body is not a JSON object: {snippet!r}",
+            _header_request_id(headers), body=snippet,
+        )  # fmt: skip
+    if is_error_payload(payload):
+        raise parse_error(400, headers, body)  # two-layer error: HTTP 200, error in the body
+    return payload
+
+
+def is_error_payload(payload: Mapping[str, Any]) -> bool:
+    """Whether a 200 answer or stream event carries a business error instead of a result.
+
+    Native errors are ``{code, message}`` without ``output``; compatible mode nests
+    ``{"error": {...}}``.
+    """
+    return isinstance(payload.get("error"), Mapping) or bool(
+        payload.get("code") and not payload.get("output")
+    )
+
+
+def _header_request_id(headers: Mapping[str, str]) -> str | None:
+    return header_value(headers, "x-request-id") or header_value(headers, "x-dashscope-request-id")
 
 
 def error_detail(payload: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -441,7 +465,8 @@ def _str_or_none(value: Any) -> str | None:
     return str(value)
 
 
-def _json_object(text: str) -> dict[str, Any] | None:
+def json_object(text: str) -> dict[str, Any] | None:
+    """``text`` parsed as a JSON object, else ``None`` (invalid JSON, or not an object)."""
     try:
         value = json.loads(text)
     except ValueError:
@@ -453,7 +478,7 @@ def _first_sse_data(text: str) -> dict[str, Any] | None:
     for line in text.splitlines():
         if line.startswith("data:"):
             data = line[5:]
-            return _json_object(data[1:] if data.startswith(" ") else data)
+            return json_object(data[1:] if data.startswith(" ") else data)
     return None
 
 

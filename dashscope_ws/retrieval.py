@@ -2,9 +2,10 @@
 
 Nothing here does I/O. ``DashScopeClient`` sends the :class:`~dashscope_ws.protocol.HTTPRequest`
 objects built here and hands the raw answer back to the ``parse_*`` functions, which raise
-the mapped :class:`~dashscope_ws.errors.APIStatusError` for error answers and
-:class:`~dashscope_ws.errors.StreamProtocolError` for a 200 answer that does not hold what
-was asked for (a missing vector is an error, never a ``None``).
+the mapped :class:`~dashscope_ws.errors.APIStatusError` for error answers and bodies that
+are not JSON (one rule for every endpoint: :func:`~dashscope_ws.protocol.load_success_body`),
+and :class:`~dashscope_ws.errors.StreamProtocolError` for a JSON answer that does not hold
+what was asked for (a missing vector is an error, never a ``None``).
 
 Two rerank wire formats exist: the native ``services/rerank/text-rerank/text-rerank``
 (``gte-rerank-v2``, ``gte-rerank``, ``qwen3-vl-rerank``: nested ``input``/``parameters``,
@@ -15,13 +16,12 @@ whichever endpoint answered.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import StreamProtocolError
-from .protocol import HTTPRequest, header_value, parse_error
+from .protocol import HTTPRequest, header_value, load_success_body
 from .types import EmbeddingResult, RerankItem, RerankResult, Usage
 
 if TYPE_CHECKING:
@@ -176,10 +176,10 @@ def parse_embedding_response(
     """Parse one embedding answer holding ``count`` rows, ordered by ``text_index``.
 
     Raises:
-        APIStatusError: the service answered with an error.
-        StreamProtocolError: the answer is not JSON, or a row is missing or duplicated.
+        APIStatusError: the service answered with an error, or not with JSON.
+        StreamProtocolError: a row is missing or duplicated.
     """
-    data = _load_success(status, headers, body)
+    data = load_success_body(status, headers, body)
     output = data.get("output")
     items = output.get("embeddings") if isinstance(output, dict) else None
     if not isinstance(items, list):
@@ -300,10 +300,10 @@ def parse_rerank_response(
     the service did not echo it, so callers never need to look it up.
 
     Raises:
-        APIStatusError: the service answered with an error.
-        StreamProtocolError: the answer is not JSON or an entry is malformed.
+        APIStatusError: the service answered with an error, or not with JSON.
+        StreamProtocolError: an entry is malformed.
     """
-    data = _load_success(status, headers, body)
+    data = load_success_body(status, headers, body)
     output = data.get("output")
     results = output.get("results") if isinstance(output, dict) else data.get("results")
     if not isinstance(results, list):
@@ -340,21 +340,6 @@ def parse_rerank_response(
         ),
         request_id=_request_id(data, headers),
     )
-
-
-def _load_success(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
-    """Decode a JSON answer, raising the mapped error for error answers."""
-    if status != 200:
-        raise parse_error(status, headers, body)
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise StreamProtocolError(f"response is not JSON: {body[:200]!r}") from exc
-    if not isinstance(data, dict):
-        raise StreamProtocolError("response is not a JSON object")
-    if (data.get("code") or isinstance(data.get("error"), dict)) and "output" not in data:
-        raise parse_error(400, headers, body)  # a 200 carrying a business error
-    return data
 
 
 def _request_id(data: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:

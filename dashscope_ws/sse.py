@@ -8,7 +8,9 @@ scanned once, so a multi-megabyte line costs linear time whatever the read size.
 
 ``ChatStreamDecoder`` turns events into :class:`~dashscope_ws.types.ChatChunk`
 deltas, raises the mapped error for ``event:error`` and refuses a stream that
-ends before its final event (a ``finish_reason``).
+ends before its final event (a ``finish_reason``). An error is never allowed to
+swallow data: when one read completes some chunks and then an error, ``feed``
+returns the chunks and the error is raised by the next ``feed``/``close``.
 """
 
 from __future__ import annotations
@@ -20,8 +22,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import StreamProtocolError, error_from_response
-from .protocol import content_text, error_detail, normalise_finish_reason, parse_usage
+from .errors import DashScopeError, StreamProtocolError, error_from_response
+from .protocol import (
+    content_text,
+    error_detail,
+    is_error_payload,
+    json_object,
+    normalise_finish_reason,
+    parse_usage,
+)
 from .types import ChatChunk, ToolCallDelta
 
 __all__ = ["ChatStreamDecoder", "SSEDecoder", "SSEEvent"]
@@ -164,7 +173,10 @@ class ChatStreamDecoder:
 
     Raises the mapped :class:`~dashscope_ws.errors.APIStatusError` on an error
     event and :class:`~dashscope_ws.errors.StreamProtocolError` on invalid JSON
-    or, at :meth:`close`, when no chunk carried a ``finish_reason``.
+    or, at :meth:`close`, when no chunk carried a ``finish_reason``. An error that
+    follows chunks completed by the same :meth:`feed` is deferred: that call returns
+    the chunks, the next :meth:`feed` or :meth:`close` raises. After an error the
+    decoder stays failed (every later call raises it again).
 
     Example:
         >>> decoder = ChatStreamDecoder(model="qwen-plus")
@@ -181,6 +193,7 @@ class ChatStreamDecoder:
         self._sse = SSEDecoder()
         self._finished = False
         self._events = 0
+        self._failure: DashScopeError | None = None
         # Per tool-call index: name and arguments emitted so far (to turn
         # cumulative snapshots into deltas and drop repeated names).
         self._tool_names: dict[int, str] = {}
@@ -192,22 +205,35 @@ class ChatStreamDecoder:
         return self._finished
 
     def feed(self, data: bytes) -> list[ChatChunk]:
-        """Decode ``data``; returns the chunks it completed."""
+        """Decode ``data``; returns the chunks it completed (see the deferred error above)."""
+        if self._failure is not None:
+            raise self._failure
         return self._chunks(self._sse.feed(data))
 
     def close(self) -> list[ChatChunk]:
-        """End of input; raises if the stream never sent its final event."""
-        chunks = self._chunks(self._sse.close())
-        if not self._finished:
-            raise StreamProtocolError(
+        """End of input; raises a deferred error, or if the final event never came."""
+        if self._failure is None:
+            # Only flushes an unterminated line, which WHATWG discards: no event can
+            # complete here, so nothing is lost by raising below.
+            chunks = self._chunks(self._sse.close())
+            if self._finished and self._failure is None:
+                return chunks
+            self._failure = self._failure or StreamProtocolError(
                 f"stream ended before its final event ({self._events} events received)"
             )
-        return chunks
+        raise self._failure
 
     def _chunks(self, events: list[SSEEvent]) -> list[ChatChunk]:
         chunks: list[ChatChunk] = []
         for event in events:
-            chunk = self._chunk(event)
+            try:
+                chunk = self._chunk(event)
+            except DashScopeError as error:
+                # The server closes after an error: later events are not expected.
+                self._failure = error
+                if not chunks:
+                    raise
+                break
             if chunk is not None:
                 chunks.append(chunk)
         return chunks
@@ -216,18 +242,17 @@ class ChatStreamDecoder:
         self._events += 1
         data = event.data.strip()
         if event.event == "error":
-            raise self._error(event, _loads(data) if data else {})
+            raise self._error(event, json_object(data) if data else {})
         if not data or data == "[DONE]":
             return None
-        payload = _loads(data)
+        payload = json_object(data)
         if payload is None:
             raise StreamProtocolError(f"invalid JSON in stream event: {data[:_SNIPPET]!r}")
-        error = payload.get("error")
-        if (payload.get("code") and not payload.get("output")) or isinstance(error, Mapping):
+        if is_error_payload(payload):
             raise self._error(event, payload)
         return self._parse(payload)
 
-    def _error(self, event: SSEEvent, payload: dict[str, Any] | None) -> Exception:
+    def _error(self, event: SSEEvent, payload: dict[str, Any] | None) -> DashScopeError:
         status = event.status or event.http_status or 400
         if status < 400:  # an error reported under a 200 status still is a client-visible failure
             status = 400
@@ -308,11 +333,3 @@ class ChatStreamDecoder:
                 )
             )
         return tuple(deltas)
-
-
-def _loads(data: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None

@@ -29,16 +29,22 @@ from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, Us
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 
 from dashscope_ws import types
-from dashscope_ws.protocol import MULTIMODAL_GENERATION_PATH, generation_path
+from dashscope_ws.adapters import (
+    MEDIA_KINDS,
+    ToolArgumentsError,
+    check_content_for_model,
+    media_part,
+    parse_tool_arguments,
+    text_part,
+    wire_tool_choice,
+)
 
 __all__ = [
     "PROVIDER",
     "StreamConverter",
     "chunk_to_message_chunk",
-    "is_multimodal",
     "message_to_wire",
     "messages_to_wire",
-    "response_format_to_wire",
     "result_to_message",
     "tool_choice_to_wire",
     "usage_to_metadata",
@@ -55,13 +61,7 @@ _SKIPPED_BLOCKS = frozenset(
         "reasoning", "thinking", "redacted_thinking", "non_standard",
     }
 )  # fmt: skip
-_MEDIA_BLOCKS = {"image": "image", "image_url": "image", "audio": "audio", "video": "video"}
 _ROLE_ALIASES = {"human": "user", "ai": "assistant", "developer": "system"}
-
-
-def is_multimodal(model: str) -> bool:
-    """True when ``model`` is served by the multimodal endpoint (list content)."""
-    return generation_path(model) == MULTIMODAL_GENERATION_PATH
 
 
 # --------------------------------------------------------------------------- to the wire
@@ -74,13 +74,18 @@ def messages_to_wire(messages: Sequence[BaseMessage], *, model: str) -> list[dic
         ValueError: a message type or content block the model cannot take (for
             example an image sent to a text-only model).
     """
-    multimodal = is_multimodal(model)
-    return [message_to_wire(m, model=model, multimodal=multimodal) for m in messages]
+    wire = [message_to_wire(message) for message in messages]
+    check_content_for_model(wire, model=model)
+    return wire
 
 
-def message_to_wire(message: BaseMessage, *, model: str, multimodal: bool) -> dict[str, Any]:
-    """Convert one message (see ``messages_to_wire``)."""
-    content = _content_to_wire(message.content, model=model, multimodal=multimodal)
+def message_to_wire(message: BaseMessage) -> dict[str, Any]:
+    """Convert one message to neutral wire content (see ``messages_to_wire``).
+
+    Lists of content blocks become OpenAI-style parts whatever the model: the core
+    flattens text-only lists for text models and converts parts for multimodal ones.
+    """
+    content = _content_to_wire(message.content)
     if isinstance(message, SystemMessage):
         return {"role": "system", "content": content}
     if isinstance(message, HumanMessage):
@@ -121,39 +126,28 @@ def _invalid_tool_call_to_wire(call: InvalidToolCall) -> dict[str, Any]:
     }
 
 
-def _content_to_wire(content: str | list[Any], *, model: str, multimodal: bool) -> Any:
+def _content_to_wire(content: str | list[Any]) -> str | list[dict[str, Any]]:
+    """Neutral (OpenAI-style) content: the core turns it into what the endpoint takes."""
     if isinstance(content, str):
         return content
-    texts: list[str] = []
     parts: list[dict[str, Any]] = []
     for block in content:
         if isinstance(block, str):
-            texts.append(block)
-            parts.append({"text": block})
+            parts.append(text_part(block))
             continue
         kind = block.get("type", "text" if "text" in block else None)
         if kind == "text":
-            texts.append(str(block.get("text", "")))
-            parts.append({"text": str(block.get("text", ""))})
+            parts.append(text_part(str(block.get("text", ""))))
         elif kind in _SKIPPED_BLOCKS:
             continue
-        elif kind in _MEDIA_BLOCKS:
-            media = _MEDIA_BLOCKS[kind]
-            if not multimodal:
-                raise ValueError(
-                    f"model {model!r} is text-only and cannot take {media} input: "
-                    f"use a multimodal model (e.g. 'qwen-vl-plus', 'qwen3-vl-plus' or "
-                    f"'qwen-omni-turbo') or send text"
-                )
-            parts.append({media: _media_source(block, kind)})
+        elif kind in MEDIA_KINDS:
+            parts.append(media_part(MEDIA_KINDS[kind], _media_source(block, kind)))
         else:
             raise ValueError(
                 f"content block type {kind!r} is not supported by DashScope generation "
                 f"(supported: text, image, image_url, audio, video)"
             )
-    # Text-only models reject list content, so text blocks become one string; they
-    # are joined without separators, like `BaseMessage.text`.
-    return parts if multimodal else "".join(texts)
+    return parts
 
 
 def _media_source(block: Mapping[str, Any], kind: str) -> str:
@@ -184,56 +178,14 @@ def tool_choice_to_wire(
 ) -> str | dict[str, Any] | None:
     """DashScope's ``tool_choice`` for LangChain's spelling of it.
 
-    DashScope accepts only ``"auto"``, ``"none"`` and one named function. ``"any"``,
-    ``"required"`` and ``True`` ("call some tool") therefore name the tool when exactly
-    one is bound, and are refused otherwise rather than quietly weakened to ``"auto"``.
+    LangChain's spellings (``"auto"``, ``"none"``, ``"any"``, ``"required"``, ``True``,
+    a tool name, OpenAI/Anthropic dicts) are all understood by the core's
+    :func:`~dashscope_ws.adapters.wire_tool_choice`, which holds the rule.
 
     Raises:
         ValueError: a choice DashScope cannot express, or an unknown tool name.
     """
-    names = [tool["function"]["name"] for tool in tools if "function" in tool]
-    if tool_choice is None or tool_choice is False:
-        return None
-    if tool_choice in ("auto", "none"):
-        return str(tool_choice)
-    if tool_choice in ("any", "required") or tool_choice is True:
-        if len(names) == 1:
-            return {"type": "function", "function": {"name": names[0]}}
-        raise ValueError(
-            f"tool_choice={tool_choice!r} asks the model to call one of {len(names)} tools, "
-            "but DashScope's tool_choice accepts only 'auto', 'none' or a single named "
-            "function. Pass the name of the tool to force (tool_choice='<name>'), bind only "
-            "that tool, or use 'auto'."
-        )
-    if isinstance(tool_choice, str):
-        name = tool_choice
-    elif isinstance(tool_choice, Mapping):
-        function = tool_choice.get("function")
-        # OpenAI {"type": "function", "function": {"name"}} and Anthropic {"type": "tool", "name"}
-        named = function.get("name") if isinstance(function, Mapping) else tool_choice.get("name")
-        if not isinstance(named, str):
-            raise ValueError(f"tool_choice {dict(tool_choice)!r} names no function")
-        name = named
-    else:
-        raise ValueError(f"unsupported tool_choice {tool_choice!r}")
-    if name not in names:
-        raise ValueError(f"tool_choice names {name!r}, which is not a bound tool: {names}")
-    return {"type": "function", "function": {"name": name}}
-
-
-def response_format_to_wire(
-    schema: Mapping[str, Any], *, name: str | None = None, strict: bool | None = None
-) -> dict[str, Any]:
-    """``response_format`` asking for JSON matching ``schema`` (a JSON schema dict)."""
-    json_schema: dict[str, Any] = {
-        "name": name or str(schema.get("title") or "output"),
-        "schema": dict(schema),
-    }
-    if schema.get("description"):
-        json_schema["description"] = schema["description"]
-    if strict is not None:
-        json_schema["strict"] = strict
-    return {"type": "json_schema", "json_schema": json_schema}
+    return wire_tool_choice(tool_choice, tools)
 
 
 # --------------------------------------------------------------------------- from the wire
@@ -259,15 +211,11 @@ def usage_to_metadata(usage: types.Usage | None) -> UsageMetadata | None:
 
 
 def _parse_tool_call(call: types.ToolCall) -> ToolCall | InvalidToolCall:
-    raw = call.arguments or ""
+    # Lenient: Qwen sometimes sends a Python-style dict ({'key': 'value'}).
     try:
-        args = json.loads(raw) if raw.strip() else {}
-    except json.JSONDecodeError as error:
-        return invalid_tool_call(name=call.name, args=raw, id=call.id, error=str(error))
-    if not isinstance(args, dict):
-        return invalid_tool_call(
-            name=call.name, args=raw, id=call.id, error="arguments are not a JSON object"
-        )
+        args = parse_tool_arguments(call.arguments or "", lenient=True)
+    except ToolArgumentsError as error:
+        return invalid_tool_call(name=call.name, args=call.arguments, id=call.id, error=str(error))
     return tool_call(name=call.name, args=args, id=call.id)
 
 

@@ -1,46 +1,49 @@
-"""Client settings shared by every LangChain class of this package.
+"""Client settings and lifecycle shared by every LangChain class of this package.
 
-One small pydantic mixin: the connection fields users set on a LangChain object, and a
-``DashScopeClient`` built from them on first use. The client is cached per instance
-(never process-global), and rebuilt if the settings change, so two objects with
-different keys or workspaces in one process never share state.
+One small pydantic mixin: the connection fields users set on a LangChain object (the
+same set, with the same meaning, as the LlamaIndex mixin and ``ClientConfig.resolve``),
+a ``DashScopeClient`` built from them on first use, and ``close``/``aclose`` plus the
+context-manager protocol to release it. The caching, rebuilding and copy semantics
+are the core's :class:`~dashscope_ws.adapters.ClientHolder` (shared with the
+LlamaIndex adapter): one client per instance (never process-global), rebuilt if the
+settings change, so two objects with different keys or workspaces never share state.
 """
 
 from __future__ import annotations
 
-import threading
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, overload
 
 from langchain_core.utils import secret_from_env
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr, field_validator
+from typing_extensions import Self
 
+from dashscope_ws.adapters import ClientHolder, ClientLifecycle, client_settings
 from dashscope_ws.client import DashScopeClient
+from dashscope_ws.config import validate_workspace
 
 __all__ = ["DashScopeClientSettings"]
 
-# Guards only the build of a client; the clients themselves are per instance.
-_BUILD_LOCK = threading.Lock()
+if TYPE_CHECKING:
+    # Type checkers build a pydantic model's constructor from its annotations
+    # (dataclass_transform); a descriptor type lets `api_key=` take a plain `str` (pydantic
+    # wraps it at run time) while reading `.api_key` still gives `SecretStr | None`.
+    class _APIKey:
+        @overload
+        def __get__(self, obj: None, owner: Any) -> _APIKey: ...
+        @overload
+        def __get__(self, obj: object, owner: Any) -> SecretStr | None: ...
+        def __get__(self, obj: object | None, owner: Any) -> Any: ...
+        def __set__(self, obj: object, value: SecretStr | str | None) -> None: ...
+else:
+    _APIKey = SecretStr | None
+
+# Typed as returning Any so the field default matches the descriptor type above.
+_key_from_env: Callable[[], Any] = secret_from_env("DASHSCOPE_API_KEY", default=None)
 
 
-class _ClientSlot:
-    """Holds an instance's client; copies and pickles start empty (sessions are not
-    copyable and belong to the original object)."""
-
-    __slots__ = ("client", "key")
-
-    def __init__(self) -> None:
-        self.key: tuple[Any, ...] | None = None
-        self.client: DashScopeClient | None = None
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _ClientSlot:
-        return _ClientSlot()
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_ClientSlot, ())
-
-
-class DashScopeClientSettings(BaseModel):
-    """Connection settings and the lazily built, per-instance core client.
+class DashScopeClientSettings(ClientLifecycle, BaseModel):
+    """Connection settings, the lazily built per-instance core client, and its lifecycle.
 
     Every field left at ``None`` is resolved by the core exactly as
     ``DashScopeClient`` resolves it: environment (``DASHSCOPE_WORKSPACE``,
@@ -48,20 +51,25 @@ class DashScopeClientSettings(BaseModel):
     ``DASHSCOPE_MAX_RETRIES``), then defaults. ``api_key`` is read from
     ``DASHSCOPE_API_KEY`` at construction so that it can be serialised as a secret.
 
+    ``close()`` / ``await aclose()`` (or ``with`` / ``async with``) release the
+    client's connection pools; the object stays usable and builds a fresh client
+    on its next call.
+
     Example:
-        >>> from pydantic import ConfigDict
         >>> class Settings(DashScopeClientSettings):
-        ...     model_config = ConfigDict(populate_by_name=True)
-        >>> s = Settings(dashscope_api_key="sk-test", workspace="ws-1")
-        >>> (s.workspace, str(s.api_key))
+        ...     pass
+        >>> with Settings(api_key="sk-test", workspace="ws-1") as s:
+        ...     (s.workspace, str(s.api_key))
         ('ws-1', '**********')
     """
 
-    api_key: SecretStr | None = Field(
-        default_factory=secret_from_env("DASHSCOPE_API_KEY", default=None),
-        alias="dashscope_api_key",
+    # validation_alias (not alias) keeps the canonical name in the constructor signature
+    # that type checkers derive (dataclass_transform), while still accepting the alias.
+    api_key: _APIKey = Field(
+        default_factory=_key_from_env,
+        validation_alias=AliasChoices("api_key", "dashscope_api_key"),
     )
-    """DashScope API key; defaults to ``DASHSCOPE_API_KEY``."""
+    """DashScope API key (alias ``dashscope_api_key``); defaults to ``DASHSCOPE_API_KEY``."""
     workspace: str | None = None
     """Workspace id sent as ``X-DashScope-WorkSpace`` (needed by sub-workspace keys)."""
     base_url: str | None = None
@@ -70,33 +78,34 @@ class DashScopeClientSettings(BaseModel):
     """Region name (e.g. ``"cn-beijing"``, ``"ap-southeast-1"``) selecting the endpoint."""
     workspace_in_host: bool | None = None
     """Address the workspace by host name instead of (only) the header."""
-    timeout: float | None = None
+    timeout: float | None = Field(default=None, gt=0)
     """Read timeout in seconds; for streams the longest silence allowed between reads."""
-    max_retries: int | None = None
+    connect_timeout: float | None = Field(default=None, gt=0)
+    """Connection timeout in seconds (core default 10)."""
+    max_retries: int | None = Field(default=None, ge=0)
     """Retries of the core client (429, 5xx, connection errors; never mid-stream)."""
+    allow_insecure_http: bool | None = None
+    """Allow sending the key over ``http://`` to a non-loopback host (off by default)."""
 
-    _client_slot: _ClientSlot = PrivateAttr(default_factory=_ClientSlot)
+    _client_holder: ClientHolder = PrivateAttr(default_factory=ClientHolder)
+
+    @field_validator("workspace")
+    @classmethod
+    def _check_workspace(cls, value: str | None) -> str | None:
+        # Fail at construction, not on the first request, for a malformed id.
+        return None if value is None else validate_workspace(value)
 
     def _client_kwargs(self) -> dict[str, Any]:
-        return {
-            "api_key": self.api_key.get_secret_value() if self.api_key is not None else None,
-            "workspace": self.workspace,
-            "base_url": self.base_url,
-            "region": self.region,
-            "workspace_in_host": self.workspace_in_host,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-        }
+        key = self.api_key.get_secret_value() if self.api_key is not None else None
+        return client_settings(self, api_key=key)
 
     def _get_client(self) -> DashScopeClient:
         """The core client for the current settings, built on first use."""
-        kwargs = self._client_kwargs()
-        # Keyed on the settings: `model_copy(update=...)` shares private attributes,
-        # and a copy with another key or workspace must not reuse this client.
-        key = tuple(kwargs.values())
-        slot = self._client_slot
-        with _BUILD_LOCK:
-            if slot.client is None or slot.key != key:
-                slot.client = DashScopeClient(**kwargs)
-                slot.key = key
-            return slot.client
+        return self._client_holder.get(self._client_kwargs())
+
+    def __copy__(self) -> Self:
+        # `model_copy()` shares private attributes; a copy must own its client, or
+        # closing one object would close the other's connections.
+        copied = super().__copy__()
+        copied._client_holder = self._client_holder.fresh()
+        return copied

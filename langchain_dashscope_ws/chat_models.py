@@ -27,13 +27,13 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AliasChoices, ConfigDict, Field, model_validator
 
 from dashscope_ws import types
+from dashscope_ws.adapters import json_schema_response_format
 from langchain_dashscope_ws._convert import (
     StreamConverter,
     messages_to_wire,
-    response_format_to_wire,
     result_to_message,
     tool_choice_to_wire,
 )
@@ -96,7 +96,8 @@ class ChatDashScope(DashScopeClientSettings, BaseChatModel):
         populate_by_name=True, extra="forbid", protected_namespaces=(), arbitrary_types_allowed=True
     )
 
-    model: str = Field(default="qwen-plus", alias="model_name")
+    # validation_alias (not alias): type checkers then see `model=` in the signature.
+    model: str = Field(default="qwen-plus", validation_alias=AliasChoices("model", "model_name"))
     """Model to call, e.g. ``"qwen-plus"``, ``"qwen-max"``, ``"qwq-plus"``, ``"qwen-vl-plus"``."""
     temperature: float | None = None
     top_p: float | None = None
@@ -371,7 +372,7 @@ class ChatDashScope(DashScopeClientSettings, BaseChatModel):
                 dict(schema) if isinstance(schema, Mapping) else schema, strict=strict
             )
             llm = self.bind(
-                response_format=response_format_to_wire(json_schema, strict=strict),
+                response_format=json_schema_response_format(json_schema, strict=strict),
                 ls_structured_output_format={
                     "kwargs": {"method": method, "strict": strict},
                     "schema": json_schema,

@@ -31,7 +31,9 @@ class DashScopeEmbeddings(DashScopeClientSettings, Embeddings):
         instruct: custom task instruction (text-embedding-v4 only).
         api_key: API key (alias ``dashscope_api_key``); defaults to ``DASHSCOPE_API_KEY``.
         workspace: workspace id, sent as ``X-DashScope-WorkSpace``.
-        base_url, region, workspace_in_host, timeout, max_retries: see ``ClientConfig``.
+        base_url, region, workspace_in_host, timeout, connect_timeout, max_retries,
+            allow_insecure_http: see ``ClientConfig``; ``close()``/``aclose()`` or
+            ``with``/``async with`` release the cached client.
 
     Example:
         >>> from langchain_dashscope_ws import DashScopeEmbeddings

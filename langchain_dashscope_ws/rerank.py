@@ -33,8 +33,9 @@ class DashScopeRerank(DashScopeClientSettings, BaseDocumentCompressor):
         model: rerank model, e.g. ``"gte-rerank-v2"`` or ``"qwen3-rerank"``.
         top_n: how many documents to keep (``None`` keeps all, reordered).
         instruct: custom task instruction, where the model supports one.
-        api_key, workspace, base_url, region, workspace_in_host, timeout, max_retries:
-            as for :class:`~langchain_dashscope_ws.DashScopeEmbeddings`.
+        api_key, workspace, base_url, region, workspace_in_host, timeout, connect_timeout,
+            max_retries, allow_insecure_http: as for
+            :class:`~langchain_dashscope_ws.DashScopeEmbeddings`.
 
     Example:
         >>> from langchain_core.documents import Document

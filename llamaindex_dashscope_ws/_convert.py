@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from llama_index.core.base.llms.types import (
     ToolCallBlock,
     VideoBlock,
 )
+from llama_index.core.bridge.pydantic import BaseModel
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.llms.utils import parse_partial_json
 
@@ -39,6 +41,7 @@ __all__ = [
     "keep_first_tool_call",
     "parse_tool_arguments",
     "resolve_tool_choice",
+    "response_format_for",
     "to_chat_response",
     "to_wire_message",
     "to_wire_messages",
@@ -211,6 +214,30 @@ def resolve_tool_choice(
         f"'auto', 'none' or one named function); got tool_required=True with tools {names}. "
         "Offer a single tool, name one with tool_choice='<tool name>', or drop tool_required."
     )
+
+
+def response_format_for(output_cls: type[BaseModel]) -> dict[str, Any]:
+    """DashScope's native ``response_format`` asking for JSON matching ``output_cls``.
+
+    ``strict`` is not sent: strict schemas must list every property as required,
+    which pydantic schemas with defaults do not, and the output is validated here anyway.
+
+    Example:
+        >>> from pydantic import BaseModel
+        >>> class Song(BaseModel):
+        ...     title: str
+        >>> fmt = response_format_for(Song)
+        >>> fmt["type"], fmt["json_schema"]["name"], fmt["json_schema"]["schema"]["required"]
+        ('json_schema', 'Song', ['title'])
+    """
+    schema = output_cls.model_json_schema()
+    spec: dict[str, Any] = {
+        "name": re.sub(r"[^A-Za-z0-9_-]", "_", output_cls.__name__),
+        "schema": schema,
+    }
+    if schema.get("description"):
+        spec["description"] = schema["description"]
+    return {"type": "json_schema", "json_schema": spec}
 
 
 # --------------------------------------------------------------------------- responses

@@ -10,6 +10,10 @@ Sources (Alibaba Cloud Model Studio model list; the 2025 pages):
   (and the Chinese page https://help.aliyun.com/zh/model-studio/models)
 * [LONG] https://www.alibabacloud.com/help/en/model-studio/long-context-qwen-long
   ("Qwen-Long provides a context window of 10 million tokens")
+* [STRUCTURED] https://www.alibabacloud.com/help/en/model-studio/qwen-structured-output
+  (Dec 2025: JSON Object mode on most Qwen models, JSON Schema mode on "only some
+  qwen-plus models", non-thinking mode). Only the qwen-plus family is flagged
+  ``json_schema``; which qwen-plus snapshots qualify is UNCONFIRMED.
 * [CATALOG] the Model Studio console catalogue entries ("context_length",
   "max_output_length") for qwen3-max (256K / 64K) and qwen-flash (1M / 32K).
 
@@ -41,6 +45,8 @@ class ModelSpec:
     function_calling: bool = True
     verified: bool = False
     """True when the numbers were re-checked against a stored copy of the source."""
+    json_schema: bool = False
+    """Accepts ``response_format={"type": "json_schema", ...}`` (see [STRUCTURED])."""
 
 
 # Prefix -> spec. The longest matching prefix wins, so put specific names beside
@@ -55,10 +61,10 @@ MODEL_SPECS: dict[str, ModelSpec] = {
     "qwen3-max": ModelSpec(262_144, 65_536, verified=True),
     # [MODELS] Qwen-Plus (Qwen3): 131,072 context (1,000,000 with max_input_tokens on
     # qwen-plus-latest / -2025-07-28 and later), 16,384 output (32,768 in thinking mode).
-    "qwen-plus": ModelSpec(131_072, 16_384),
-    "qwen-plus-latest": ModelSpec(1_000_000, 32_768),
-    "qwen-plus-2025-07-28": ModelSpec(1_000_000, 32_768),
-    "qwen-plus-2025-09-11": ModelSpec(1_000_000, 32_768),
+    "qwen-plus": ModelSpec(131_072, 16_384, json_schema=True),
+    "qwen-plus-latest": ModelSpec(1_000_000, 32_768, json_schema=True),
+    "qwen-plus-2025-07-28": ModelSpec(1_000_000, 32_768, json_schema=True),
+    "qwen-plus-2025-09-11": ModelSpec(1_000_000, 32_768, json_schema=True),
     # [MODELS] Qwen-Turbo: 1,000,000 context (131,072 in thinking mode), 16,384 output.
     "qwen-turbo": ModelSpec(1_000_000, 16_384),
     # [CATALOG] qwen-flash: context_length 1M, max_output_length 32K.

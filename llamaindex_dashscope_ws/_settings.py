@@ -1,10 +1,13 @@
-"""Client settings shared by the LlamaIndex classes, and their cached core client.
+"""Client settings shared by the LlamaIndex classes, their cached core client and its lifecycle.
 
 Every LlamaIndex class here (LLM, embedding, rerank) takes the same connection
-settings; :class:`DashScopeClientSettings` declares them once as pydantic fields
-and turns them into one :class:`~dashscope_ws.client.DashScopeClient` per
-instance, created on first use and cached on the instance (never in a module
-global, so two instances with different keys or workspaces never share state).
+settings (the same set, with the same meaning, as the LangChain mixin and
+``ClientConfig.resolve``); :class:`DashScopeClientSettings` declares them once as
+pydantic fields and turns them into one :class:`~dashscope_ws.client.DashScopeClient`
+per instance, created on first use and cached on the instance by the core's
+:class:`~dashscope_ws.adapters.ClientHolder` (shared with the LangChain adapter; never
+a module global, so two instances with different keys or workspaces never share
+state), and released by ``close()`` / ``aclose()`` or a ``with`` / ``async with`` block.
 
 The API key is a private attribute: it is not a pydantic field, so it never
 appears in ``repr``, ``model_dump()``, ``to_dict()`` or ``to_json()``.
@@ -14,9 +17,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr
+from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr, field_validator
 from typing_extensions import Self
 
+from dashscope_ws.adapters import ClientHolder, ClientLifecycle, client_settings
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.config import SecretStr, validate_workspace
 
@@ -34,21 +38,25 @@ def secret_value(api_key: str | _HasSecret | None) -> str | None:
     return api_key.get_secret_value()
 
 
-class DashScopeClientSettings(BaseModel):
-    """Mixin: connection settings plus a lazily created, per-instance core client.
+class DashScopeClientSettings(ClientLifecycle, BaseModel):
+    """Mixin: connection settings, a lazily created per-instance core client, its lifecycle.
 
     Subclasses pop ``api_key`` in their ``__init__``, call ``super().__init__``
     and then :meth:`_set_api_key`. Settings left as ``None`` resolve from the
     environment exactly like the core (``DASHSCOPE_API_KEY``,
-    ``DASHSCOPE_WORKSPACE``, ``DASHSCOPE_BASE_URL``, ``DASHSCOPE_REGION`` ...).
+    ``DASHSCOPE_WORKSPACE``, ``DASHSCOPE_BASE_URL``, ``DASHSCOPE_REGION``,
+    ``DASHSCOPE_TIMEOUT``, ``DASHSCOPE_MAX_RETRIES``), then the core's defaults.
+    ``close()`` / ``await aclose()`` (or ``with`` / ``async with``) release the
+    client's connection pools; the object stays usable and builds a fresh client
+    on its next call.
 
     Example:
         >>> class Thing(DashScopeClientSettings):
         ...     def __init__(self, api_key: str | None = None, **data: object) -> None:
         ...         super().__init__(**data)
         ...         self._set_api_key(api_key)
-        >>> thing = Thing(api_key="sk-secret", workspace="ws-1")
-        >>> ("sk-secret" in repr(thing), thing.workspace)
+        >>> with Thing(api_key="sk-secret", workspace="ws-1") as thing:
+        ...     ("sk-secret" in repr(thing), thing.workspace)
         (False, 'ws-1')
     """
 
@@ -63,43 +71,43 @@ class DashScopeClientSettings(BaseModel):
     region: str | None = Field(
         default=None, description="Region name, e.g. 'cn-beijing' (env DASHSCOPE_REGION)."
     )
+    workspace_in_host: bool | None = Field(
+        default=None, description="Address the workspace by host name, not only the header."
+    )
     timeout: float | None = Field(
         default=None, description="Read timeout in seconds (for streams, the max gap).", gt=0
     )
-    max_retries: int = Field(
-        default=2, description="Retries on 429, 5xx and connection errors.", ge=0
+    connect_timeout: float | None = Field(
+        default=None, description="Connection timeout in seconds (core default 10).", gt=0
+    )
+    max_retries: int | None = Field(
+        default=None,
+        description="Retries on 429, 5xx, connection errors (env DASHSCOPE_MAX_RETRIES, else 2).",
+        ge=0,
+    )
+    allow_insecure_http: bool | None = Field(
+        default=None, description="Allow sending the key over http:// to a non-loopback host."
     )
 
     _api_key: SecretStr | None = PrivateAttr(default=None)
-    _client: DashScopeClient | None = PrivateAttr(default=None)
-    _client_key: tuple[Any, ...] | None = PrivateAttr(default=None)
+    _client_holder: ClientHolder = PrivateAttr(default_factory=ClientHolder)
+
+    @field_validator("workspace")
+    @classmethod
+    def _check_workspace(cls, value: str | None) -> str | None:
+        # Fail at construction, not on the first request, for a malformed id.
+        return None if value is None else validate_workspace(value)
 
     def _set_api_key(self, api_key: str | _HasSecret | None) -> None:
         value = secret_value(api_key)
         self._api_key = SecretStr(value) if value else None
-        if self.workspace is not None:
-            # Fail at construction, not on the first request, for a malformed id.
-            validate_workspace(self.workspace)
 
-    def __getstate__(self) -> dict[Any, Any]:
-        # The live client (sessions, sockets) is not picklable: hide it so the pickled
-        # copy rebuilds its own instead of LlamaIndex logging a removal warning.
-        client, key = self._client, self._client_key
-        self._client, self._client_key = None, None
-        try:
-            state: dict[Any, Any] = super().__getstate__()
-        finally:
-            self._client, self._client_key = client, key
-        return state
-
-    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
-        # Same reason as __getstate__: a copy gets its own client on first use.
-        client, key = self._client, self._client_key
-        self._client, self._client_key = None, None
-        try:
-            return super().__deepcopy__(memo)
-        finally:
-            self._client, self._client_key = client, key
+    def __copy__(self) -> Self:
+        # `model_copy()` shares private attributes; a copy must own its client, or
+        # closing one object would close the other's connections.
+        copied = super().__copy__()
+        copied._client_holder = self._client_holder.fresh()
+        return copied
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)
@@ -108,30 +116,11 @@ class DashScopeClientSettings(BaseModel):
         private = state.get("__pydantic_private__") or {}
         if private.get("_api_key") is not None:
             self._api_key = private["_api_key"]
-        self._client, self._client_key = None, None
 
-    def _client_settings(self) -> tuple[Any, ...]:
-        return (
-            self._api_key,  # the SecretStr object: the plain key is never stored twice
-            self.workspace,
-            self.base_url,
-            self.region,
-            self.timeout,
-            self.max_retries,
-        )
+    def _client_kwargs(self) -> dict[str, Any]:
+        # The SecretStr object itself: the key is never stored twice.
+        return client_settings(self, api_key=self._api_key)
 
     def _get_client(self) -> DashScopeClient:
         """The core client for the current settings (rebuilt only if a setting changed)."""
-        settings = self._client_settings()
-        if self._client is None or self._client_key != settings:
-            api_key, workspace, base_url, region, timeout, max_retries = settings
-            self._client = DashScopeClient(
-                api_key=api_key,
-                workspace=workspace,
-                base_url=base_url,
-                region=region,
-                timeout=timeout,
-                max_retries=max_retries,
-            )
-            self._client_key = settings
-        return self._client
+        return self._client_holder.get(self._client_kwargs())

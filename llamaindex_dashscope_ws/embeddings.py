@@ -39,7 +39,9 @@ class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding):
         api_key: API key; defaults to ``DASHSCOPE_API_KEY``.
         workspace: workspace id, sent as ``X-DashScope-WorkSpace``; defaults to
             ``DASHSCOPE_WORKSPACE``.
-        base_url, region, timeout, max_retries: see ``ClientConfig``.
+        base_url, region, workspace_in_host, timeout, connect_timeout, max_retries,
+            allow_insecure_http: see ``ClientConfig``; ``close()``/``aclose()`` or
+            ``with``/``async with`` release the cached client.
 
     Example:
         >>> from llama_index.core import Settings

@@ -29,14 +29,24 @@ from llama_index.core.base.llms.types import (
     MessageRole,
 )
 from llama_index.core.bridge.pydantic import Field
+
+# Re-exported without __all__ by llama-index-core, hence the ignore.
+from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
+from llama_index.core.instrumentation.events.llm import (
+    LLMStructuredPredictEndEvent,
+    LLMStructuredPredictStartEvent,
+)
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
+from llama_index.core.prompts import PromptTemplate
+from llama_index.core.types import Model, PydanticProgramMode
 
 from llamaindex_dashscope_ws._convert import (
     StreamFolder,
     keep_first_tool_call,
     resolve_tool_choice,
+    response_format_for,
     to_chat_response,
     to_wire_messages,
     tool_selections,
@@ -49,6 +59,8 @@ if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
 __all__ = ["DEFAULT_MODEL", "DashScope"]
+
+dispatcher = get_dispatcher(__name__)
 
 DEFAULT_MODEL = "qwen-plus"
 
@@ -84,7 +96,9 @@ class DashScope(DashScopeClientSettings, FunctionCallingLLM):
         model: model name, e.g. ``"qwen-plus"``, ``"qwen-max"``, ``"qwq-plus"``.
         api_key: API key; stored privately, never in ``repr``/``to_dict``/``to_json``.
         workspace: workspace id (sent as ``X-DashScope-WorkSpace``).
-        base_url, region, timeout, max_retries: connection settings (see the core).
+        base_url, region, workspace_in_host, timeout, connect_timeout, max_retries,
+            allow_insecure_http: connection settings (see the core); ``close()`` /
+            ``aclose()`` or ``with`` / ``async with`` release the cached client.
         temperature, top_p, top_k, max_tokens, seed, stop, repetition_penalty,
             presence_penalty, enable_search, enable_thinking, thinking_budget:
             generation parameters; ``None`` leaves the service default (no
@@ -251,6 +265,92 @@ class DashScope(DashScopeClientSettings, FunctionCallingLLM):
     ) -> CompletionResponseAsyncGen:
         """Async :meth:`stream_complete`."""
         return await astream_chat_to_completion_decorator(self._astream_chat)(prompt, **kwargs)
+
+    # ------------------------------------------------------------------ structured output
+
+    def _json_schema_kwargs(
+        self, output_cls: type[Model], llm_kwargs: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """Chat kwargs for DashScope's native json_schema output, or None to use tools.
+
+        Native only with ``pydantic_program_mode=DEFAULT``, on a model flagged
+        ``json_schema`` in :mod:`~llamaindex_dashscope_ws._models`, and without thinking
+        (the service documents JSON output for non-thinking mode only).
+        """
+        kwargs = dict(llm_kwargs or {})
+        model = kwargs.get("model") or self.model
+        thinking = kwargs.get("enable_thinking", self.enable_thinking)
+        if (
+            self.pydantic_program_mode != PydanticProgramMode.DEFAULT
+            or thinking
+            or not model_spec(model).json_schema
+        ):
+            return None
+        for name in ("tools", "tool_choice", "parallel_tool_calls"):
+            kwargs.pop(name, None)
+        kwargs["response_format"] = response_format_for(output_cls)
+        return kwargs
+
+    def _schema_messages(self, prompt: PromptTemplate, prompt_args: Any) -> list[ChatMessage]:
+        return self._extend_messages(prompt.format_messages(llm=self, **prompt_args))
+
+    @dispatcher.span
+    def structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        """Structured output: native ``json_schema`` where the model has it, else a tool.
+
+        The tool path (a forced, named function) is LlamaIndex's own program; set
+        ``pydantic_program_mode=PydanticProgramMode.FUNCTION`` to always use it.
+
+        Raises:
+            pydantic.ValidationError: the model's JSON does not match ``output_cls``.
+        """
+        kwargs = self._json_schema_kwargs(output_cls, llm_kwargs)
+        if kwargs is None:
+            # The base method is untyped (wrapped by the dispatcher's span decorator).
+            by_tool: Model = super().structured_predict(
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )
+            return by_tool
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=output_cls, template=prompt, template_args=prompt_args
+            )
+        )
+        response = self.chat(self._schema_messages(prompt, prompt_args), **kwargs)
+        result = output_cls.model_validate_json(response.message.content or "")
+        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+        return result
+
+    @dispatcher.span
+    async def astructured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        """Async :meth:`structured_predict`."""
+        kwargs = self._json_schema_kwargs(output_cls, llm_kwargs)
+        if kwargs is None:
+            by_tool: Model = await super().astructured_predict(
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )
+            return by_tool
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=output_cls, template=prompt, template_args=prompt_args
+            )
+        )
+        response = await self.achat(self._schema_messages(prompt, prompt_args), **kwargs)
+        result = output_cls.model_validate_json(response.message.content or "")
+        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+        return result
 
     # ------------------------------------------------------------------ tools
 

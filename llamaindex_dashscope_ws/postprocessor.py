@@ -39,8 +39,9 @@ class DashScopeRerank(DashScopeClientSettings, BaseNodePostprocessor):
         instruct: custom task instruction, where the model supports one.
         keep_retrieval_score: copy the retriever's score into
             ``node.metadata["retrieval_score"]`` before replacing it.
-        api_key, workspace, base_url, region, timeout, max_retries:
-            as for :class:`~llamaindex_dashscope_ws.DashScopeEmbedding`.
+        api_key, workspace, base_url, region, workspace_in_host, timeout, connect_timeout,
+            max_retries, allow_insecure_http: as for
+            :class:`~llamaindex_dashscope_ws.DashScopeEmbedding`.
 
     Example:
         >>> from llamaindex_dashscope_ws import DashScopeRerank

@@ -114,10 +114,15 @@ def _groups(text: str, size: int) -> list[str]:
 def chat_payloads(
     reply: Reply, shape: Shape, prompt_tokens: int, usage: Mapping[str, Any] | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Every stream payload in order; the last one carries the ``finish_reason``."""
-    reasoning_so_far = ""
-    content_so_far = ""
+    """Every stream payload in order; the last one carries the ``finish_reason``.
+
+    Token counts are kept as running totals (chunks end on token boundaries, so counts
+    add up): re-counting the text so far for every chunk made long replies quadratic.
+    """
+    reasoning_so_far: list[str] = []
+    content_so_far: list[str] = []
     arguments: list[str] = []
+    reasoning_tokens = output_tokens = 0
     thinking = shape.thinking or bool(reply.reasoning)
 
     def payload(
@@ -127,31 +132,28 @@ def chat_payloads(
             message: dict[str, Any] = {"content": _content(c_delta, shape), "role": "assistant"}
             if thinking:
                 message["reasoning_content"] = r_delta
-        else:
-            message = {"content": _content(content_so_far, shape), "role": "assistant"}
+        else:  # cumulative snapshots: quadratic on the wire by nature, as on the real service
+            message = {"content": _content("".join(content_so_far), shape), "role": "assistant"}
             if thinking:
-                message["reasoning_content"] = reasoning_so_far
+                message["reasoning_content"] = "".join(reasoning_so_far)
             calls = _calls(reply, arguments) if arguments else None
         if calls:
             message["tool_calls"] = calls
-        output_tokens = count_tokens(content_so_far) + sum(
-            count_tokens(reply.tool_calls[i]["name"]) + count_tokens(a)
-            for i, a in enumerate(arguments)
-        )
         final_usage = usage if finish != "null" else None
-        totals = _usage(
-            prompt_tokens, count_tokens(reasoning_so_far), output_tokens, thinking, final_usage
-        )
+        totals = _usage(prompt_tokens, reasoning_tokens, output_tokens, thinking, final_usage)
         return _wrap(message, finish, totals, shape)
 
     for delta in _groups(reply.reasoning, CHUNK_TOKENS):
-        reasoning_so_far += delta
+        reasoning_so_far.append(delta)
+        reasoning_tokens += count_tokens(delta)
         yield payload(delta, "", None, "null")
     for delta in _groups(reply.content, CHUNK_TOKENS):
-        content_so_far += delta
+        content_so_far.append(delta)
+        output_tokens += count_tokens(delta)
         yield payload("", delta, None, "null")
     for index, call in enumerate(reply.tool_calls):
         arguments.append("")
+        output_tokens += count_tokens(call["name"])
         start = {
             "index": index,
             "id": call["id"],
@@ -161,6 +163,7 @@ def chat_payloads(
         yield payload("", "", [start], "null")
         for fragment in _groups(call["arguments"], ARGUMENT_TOKENS):
             arguments[index] += fragment
+            output_tokens += count_tokens(fragment)
             piece = {
                 "index": index,
                 "id": "",
@@ -175,15 +178,17 @@ def app_payloads(
     text: str, session_id: str, model: str, prompt_tokens: int, incremental: bool, request_id: str
 ) -> Iterator[dict[str, Any]]:
     """Stream payloads of the application-completion endpoint."""
-    so_far = ""
+    so_far: list[str] = []
+    output_tokens = 0
     for delta in _groups(text, CHUNK_TOKENS):
-        so_far += delta
+        so_far.append(delta)
+        output_tokens += count_tokens(delta)
         yield app_body(
-            delta if incremental else so_far,
+            delta if incremental else "".join(so_far),
             session_id,
             model,
             prompt_tokens,
-            count_tokens(so_far),
+            output_tokens,
             "null",
             request_id,
         )

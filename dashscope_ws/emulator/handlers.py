@@ -12,9 +12,9 @@ import contextvars
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -39,6 +39,7 @@ from .wire import (
 
 __all__ = ["EmulatorService"]
 
+T = TypeVar("T")
 _BAD_BODY = "Required body invalid, please check the request body format."
 _INVALID = object()  # marks a body that is present but not JSON
 
@@ -176,27 +177,26 @@ class EmulatorService:
         headers = await self._prelude(scripted, stream)
         if not stream:
             return _json(body(), headers=headers)
-        events = list(payloads())
         # Faults strike before the final event at the latest, so the stream is always cut.
-        error_at = drop_at = None
-        if scripted is not None and scripted.error_after_chunks is not None:
-            error_at = min(scripted.error_after_chunks, len(events) - 1)
-        if scripted is not None and scripted.drop_after_chunks is not None:
-            drop_at = min(scripted.drop_after_chunks, len(events) - 1)
+        error_after = scripted.error_after_chunks if scripted is not None else None
+        drop_after = scripted.drop_after_chunks if scripted is not None else None
         response = web.StreamResponse(status=200, headers=headers)
         response.headers["Content-Type"] = SSE_CONTENT_TYPE
         await response.prepare(request)
-        for position, payload in enumerate(events):
+        # Payloads are made one at a time: cumulative snapshots of a long reply would not
+        # all fit in memory at once.
+        for position, (payload, last) in enumerate(_with_last(payloads())):
             if position and scripted is not None and scripted.delay_between_chunks:
                 await asyncio.sleep(scripted.delay_between_chunks)
-            if position == error_at and scripted is not None:
+            if error_after is not None and (position >= error_after or last):
+                assert scripted is not None
                 status, code, message = scripted.error_body() or (500, "InternalError", "")
                 error = {"code": code, "message": message, "request_id": _request_id()}
                 await response.write(
                     error_event(status, error, status_line=scripted.error_status_line)
                 )
                 break
-            if position == drop_at:
+            if drop_after is not None and (position >= drop_after or last):
                 raise _DroppedError(response)
             await response.write(result_event(position + 1, payload))
         await response.write_eof()
@@ -311,6 +311,16 @@ def _json(
     return web.Response(
         text=dumps(body), status=status, headers=headers, content_type="application/json"
     )
+
+
+def _with_last(items: Iterable[T]) -> Iterator[tuple[T, bool]]:
+    """Each item with whether it is the last one (one item of look-ahead)."""
+    iterator = iter(items)
+    for current in iterator:
+        for following in iterator:
+            yield current, False
+            current = following
+        yield current, True
 
 
 def _scripted_reply(scripted: ScriptedReply | None) -> Reply | None:

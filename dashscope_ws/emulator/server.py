@@ -81,7 +81,7 @@ class Emulator:
                 loop.close()
                 return
             loop.run_forever()
-            loop.close()
+            _drain(loop)
 
         thread = threading.Thread(target=serve, name="dashscope-emulator", daemon=True)
         thread.start()
@@ -162,6 +162,17 @@ class Emulator:
         """Forget queued scripted replies and the request log."""
         self._service.script.clear()
         self._service.log.clear()
+
+
+def _drain(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what outlived the shutdown grace (a handler sleeping in a scripted delay for
+    a client that left) and close the loop, so no task is destroyed while pending."""
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
 
 
 def run_server(host: str = "127.0.0.1", port: int = 8000, config_path: str | None = None) -> None:

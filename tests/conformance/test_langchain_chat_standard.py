@@ -7,7 +7,6 @@ every call.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,15 +29,8 @@ class TestChatDashScopeStandardIntegration(ChatModelIntegrationTests):
             yield emulator
 
     @pytest.fixture(autouse=True)
-    def _fresh_emulator(self, _running_emulator: Emulator) -> Iterator[None]:
+    def _fresh_emulator(self, _running_emulator: Emulator) -> None:
         _running_emulator.reset()
-        yield
-        # The suite's models are dropped with their aiohttp sessions still open on a
-        # closed loop. Collect them here: collected at random later, their
-        # ResourceWarning (an error under filterwarnings=error) can land inside a
-        # compile() and trip CPython 3.11.7's "AST constructor recursion depth
-        # mismatch" SystemError in an unrelated import.
-        gc.collect()
 
     @property
     def chat_model_class(self) -> type[ChatDashScope]:

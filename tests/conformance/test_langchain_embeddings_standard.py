@@ -46,4 +46,4 @@ class TestDashScopeEmbeddingsIntegration(EmbeddingsIntegrationTests):
         )
         yield embeddings
         # Close the aiohttp session on the test's own loop (the instance caches its client).
-        await embeddings._get_client().aclose()
+        await embeddings.aclose()

@@ -146,3 +146,40 @@ def test_invalid_workspace_is_a_configuration_failure(workspace: str) -> None:
     report = diagnose(api_key=MAIN_KEY, workspace=workspace, env={})
     (failure,) = _failed(report)
     assert failure.startswith("configuration:")
+
+
+def test_throttled_account_is_reported_not_waited_on(dashscope_emulator: Emulator) -> None:
+    dashscope_emulator.enqueue(ScriptedReply.rate_limited(retry_after=30))
+    report = diagnose(api_key=MAIN_KEY, base_url=dashscope_emulator.base_url, env={})
+    (failure,) = _failed(report)
+    assert failure.startswith("rate limit: the service is throttling this key (Throttling")
+    assert "Model Studio console" in failure
+    # Retries are off: one probe, not three, and no 30-second wait.
+    assert len(dashscope_emulator.requests) == 1
+
+
+def test_service_failure_quotes_the_request_id(dashscope_emulator: Emulator) -> None:
+    dashscope_emulator.enqueue(ScriptedReply.error(500, "InternalError", "boom"))
+    report = diagnose(api_key=MAIN_KEY, base_url=dashscope_emulator.base_url, env={})
+    (failure,) = _failed(report)
+    assert failure.startswith("service: DashScope answered 500 InternalError (request_id=")
+    assert "retry later" in failure
+
+
+def test_throttling_while_checking_a_later_model(dashscope_emulator: Emulator) -> None:
+    dashscope_emulator.enqueue(ScriptedReply(text="pong"), ScriptedReply.rate_limited())
+    report = diagnose(
+        api_key=MAIN_KEY,
+        base_url=dashscope_emulator.base_url,
+        models=["qwen-plus", "qwen-turbo"],
+        env={},
+    )
+    (failure,) = _failed(report)
+    assert failure.startswith("rate limit:")
+    assert [f.topic for f in report.findings][-2:] == ["model qwen-plus", "rate limit"]
+
+
+def test_missing_key_fix_points_at_the_emulator_demo() -> None:
+    (finding,) = diagnose(env={}).findings
+    assert finding.fix is not None
+    assert "dashscope-ws demo" in finding.fix

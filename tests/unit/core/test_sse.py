@@ -438,3 +438,53 @@ def test_legacy_function_call_delta() -> None:
     (chunk,) = decode_chat([f"data:{json.dumps(payload)}\n\n".encode()])
     assert chunk.tool_calls[0].name == "f"
     assert chunk.tool_calls[0].arguments == "{}"
+
+
+# --------------------------------------------------------------------------- deferred errors
+
+
+def test_error_after_chunks_in_one_read_keeps_the_chunks() -> None:
+    first_two = "\n\n".join(TEXT_STREAM.split("\n\n")[:2]) + "\n\n"
+    decoder = ChatStreamDecoder(model="qwen-plus")
+    chunks = decoder.feed((first_two + ERROR_EVENT).encode())
+    assert [c.text for c in chunks] == ["I am", " Qwen"]
+    with pytest.raises(BadRequestError) as info:
+        decoder.feed(b"")
+    assert info.value.code == "InvalidParameter"
+    # The failure is sticky: close() reports the same error, not "no final event".
+    with pytest.raises(BadRequestError) as again:
+        decoder.close()
+    assert again.value is info.value
+
+
+def test_deferred_error_is_raised_by_close() -> None:
+    first = TEXT_STREAM.split("\n\n")[0] + "\n\n"
+    decoder = ChatStreamDecoder(model="qwen-plus")
+    assert len(decoder.feed((first + ERROR_EVENT).encode())) == 1
+    with pytest.raises(BadRequestError, match="Preprocessor error"):
+        decoder.close()
+
+
+def test_invalid_json_after_chunks_is_deferred_too() -> None:
+    first = TEXT_STREAM.split("\n\n")[0] + "\n\n"
+    decoder = ChatStreamDecoder(model="qwen-plus")
+    assert [c.text for c in decoder.feed(first.encode() + b"data:{oops\n\n")] == ["I am"]
+    with pytest.raises(StreamProtocolError, match="oops"):
+        decoder.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=4))
+def test_error_stream_any_split_yields_every_chunk_then_raises(cuts: list[int]) -> None:
+    body = TEXT_STREAM.split("id:15")[0] + ERROR_EVENT
+    decoder = ChatStreamDecoder(model="qwen-plus")
+    texts: list[str] = []
+
+    def consume() -> None:
+        for piece in [*split_at(body.encode(), cuts), b""]:
+            texts.extend(c.text for c in decoder.feed(piece))
+        decoder.close()
+
+    with pytest.raises(BadRequestError):
+        consume()
+    assert texts == ["I am", " Qwen", ", an Alibaba", " ask me!"]

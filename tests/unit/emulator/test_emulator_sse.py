@@ -9,6 +9,7 @@ import re
 from emulator_testkit import MM_PATH, TEXT_PATH, Call, chat_body, sse_events
 
 from dashscope_ws.emulator import Emulator, ScriptedReply
+from dashscope_ws.emulator.tokenizer import count_tokens
 
 EVENT = re.compile(r"id:(\d+)\nevent:result\n:HTTP_STATUS/200\ndata:(\{[^\n]*\})\n\n")
 
@@ -169,3 +170,24 @@ def test_cumulative_tool_calls_are_snapshots(call: Call, emu: Emulator) -> None:
     assert all(b.startswith(a) for a, b in itertools.pairwise(arguments))
     assert json.loads(arguments[-1]) == {"city": "Paris"}
     assert all(s[0]["function"]["name"] == "lookup" for s in snapshots if s)
+
+
+def test_long_scripted_stream_arrives_intact_with_exact_running_usage(
+    call: Call, emu: Emulator
+) -> None:
+    # ~200 KiB of mixed Latin, CJK and punctuation. Producing it used to be quadratic
+    # (every chunk re-counted the whole text so far): minutes instead of about a second.
+    text = "".join(f"Line {n}: 流式 text, with punctuation!\n" for n in range(5200))
+    assert len(text.encode()) > 200 * 1024
+    emu.enqueue(ScriptedReply(text=text))
+    response = call(TEXT_PATH, chat_body(incremental_output=True), stream=True)
+    assert response.status_code == 200
+    payloads = [event["data"] for event in sse_events(response.content)]
+    contents = [p["output"]["choices"][0]["message"]["content"] for p in payloads]
+    assert "".join(contents) == text
+    assert payloads[-1]["usage"]["output_tokens"] == count_tokens(text)
+    # Running totals equal a fresh count of the text so far (sampled: counting every
+    # prefix would itself be quadratic).
+    for index in range(0, len(payloads), 997):
+        so_far = "".join(contents[: index + 1])
+        assert payloads[index]["usage"]["output_tokens"] == count_tokens(so_far)

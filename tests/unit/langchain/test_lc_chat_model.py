@@ -29,7 +29,7 @@ def chat(dashscope_emulator: Emulator) -> Iterator[ChatDashScope]:
         max_retries=0,
     )
     yield model
-    model._get_client().close()
+    model.close()
 
 
 # ----------------------------------------------------------------------------- construction
@@ -98,6 +98,37 @@ def test_client_is_per_instance_and_follows_settings() -> None:
     copy = a.model_copy(update={"workspace": "ws-c"})
     assert copy._get_client().config.workspace == "ws-c"
     assert a._get_client().config.workspace == "ws-a"
+    same = a.model_copy()
+    assert same._get_client() is not a._get_client()  # a copy owns (and closes) its own
+
+
+def test_close_releases_the_client_and_the_next_call_builds_another() -> None:
+    llm = ChatDashScope(api_key="k", workspace="ws-a")
+    first = llm._get_client()
+    with llm as entered:
+        assert entered is llm
+    assert llm._get_client() is not first
+    llm.close()
+    llm.close()  # idempotent, also with nothing built
+
+
+def test_workspace_is_validated_at_construction() -> None:
+    with pytest.raises(ValidationError, match="workspace"):
+        ChatDashScope(api_key="k", workspace="bad workspace/")
+
+
+async def test_async_context_manager_closes_after_real_calls(
+    dashscope_emulator: Emulator,
+) -> None:
+    async with ChatDashScope(
+        api_key=SUB_KEY, workspace=SUB_WORKSPACE, base_url=dashscope_emulator.base_url
+    ) as llm:
+        await llm.ainvoke("hi")
+        used = llm._get_client()
+    # Closed on exit: the instance no longer holds the client it used.
+    assert not llm._client_holder.built
+    assert used is not llm._get_client()
+    llm.close()
 
 
 # ----------------------------------------------------------------------------- errors
@@ -167,7 +198,7 @@ async def test_async_errors_and_mid_stream_errors_are_typed(
         await consume()
     assert isinstance(mid.value, core.InternalServerError)
     assert seen  # the failure came after output had started
-    await chat._get_client().aclose()
+    await chat.aclose()
 
 
 def test_cut_stream_and_refused_connection_are_typed(

@@ -38,7 +38,7 @@ def make_chat(dashscope_emulator: Emulator) -> Iterator[MakeChat]:
     made: list[ChatDashScope] = []
     yield _factory(dashscope_emulator, made)
     for model in made:
-        model._get_client().close()
+        model.close()
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ async def amake_chat(dashscope_emulator: Emulator) -> AsyncIterator[MakeChat]:
     made: list[ChatDashScope] = []
     yield _factory(dashscope_emulator, made)
     for model in made:
-        await model._get_client().aclose()
+        await model.aclose()
 
 
 def _merge(chunks: list[AIMessageChunk]) -> AIMessageChunk:

@@ -13,11 +13,8 @@ from llamaindex_dashscope_ws import DashScope
 
 
 async def _closing(llm: DashScope) -> AsyncIterator[DashScope]:
-    yield llm
-    client = llm._client
-    if client is not None:
-        client.close()
-        await client.aclose()
+    async with llm:  # closes the client's pools on the test's own loop
+        yield llm
 
 
 @pytest.fixture

@@ -97,6 +97,5 @@ async def test_rag_query_engine_in_sub_workspace(dashscope_emulator: Emulator, m
         r.headers["X-DashScope-WorkSpace"] == SUB_WORKSPACE for r in dashscope_emulator.requests
     )
     assert "Hangzhou office opens at 9am" in str(chats[-1].json["input"]["messages"])
-    for client in (llm._get_client(), embed._get_client()):
-        client.close()
-        await client.aclose()
+    for component in (llm, embed):
+        await component.aclose()

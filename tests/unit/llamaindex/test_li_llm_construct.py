@@ -145,7 +145,45 @@ def test_pickle_and_deepcopy_keep_key_and_build_their_own_client() -> None:
     deep = copy.deepcopy(llm)
     assert deep._get_client() is not original
     assert deep.workspace == "ws-1"
+    shallow = llm.model_copy()
+    assert shallow._get_client() is not original  # a copy owns (and closes) its own client
     assert llm._get_client() is original
+
+
+def test_close_releases_the_client_and_the_next_call_builds_another() -> None:
+    llm = DashScope(api_key=KEY)
+    first = llm._get_client()
+    with llm as entered:
+        assert entered is llm
+    rebuilt = llm._get_client()
+    assert rebuilt is not first
+    assert rebuilt.config.api_key.get_secret_value() == KEY
+    llm.close()
+    llm.close()  # idempotent, also with nothing built
+
+
+def test_connection_fields_match_the_langchain_mixin() -> None:
+    from langchain_dashscope_ws._settings import DashScopeClientSettings as LangChainSettings
+    from llamaindex_dashscope_ws._settings import DashScopeClientSettings
+
+    # One table in the docs describes both: the field sets must not drift apart.
+    langchain_fields = set(LangChainSettings.model_fields) - {"api_key"}
+    assert set(DashScopeClientSettings.model_fields) == langchain_fields
+    llm = DashScope(
+        api_key=KEY,
+        workspace_in_host=True,
+        region="cn-beijing",
+        workspace="ws-1",
+        connect_timeout=3.0,
+        allow_insecure_http=True,
+    )
+    config = llm._get_client().config
+    assert (config.workspace_in_host, config.connect_timeout, config.allow_insecure_http) == (
+        True,
+        3.0,
+        True,
+    )
+    assert "ws-1" in config.url("x")  # workspace_in_host puts the workspace in the host
 
 
 # --------------------------------------------------------------------------- metadata

@@ -202,5 +202,4 @@ async def test_retry_after_429_then_success(dashscope_emulator: Emulator, mode: 
         await chat(no_retry, mode, HELLO)
     assert len(dashscope_emulator.requests) == 3
     for instance in (llm, no_retry):
-        instance._get_client().close()
-        await instance._get_client().aclose()
+        await instance.aclose()

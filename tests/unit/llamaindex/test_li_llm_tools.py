@@ -12,7 +12,8 @@ from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.tools import FunctionTool
-from pydantic import BaseModel, Field
+from llama_index.core.types import PydanticProgramMode
+from pydantic import BaseModel, Field, ValidationError
 
 from dashscope_ws.emulator import Emulator, ScriptedReply
 from llamaindex_dashscope_ws import DashScope
@@ -159,16 +160,31 @@ async def test_predict_and_call(llm: DashScope, mode: str) -> None:
     assert output.response == "5"
 
 
-@MODES
-async def test_structured_predict(llm: DashScope, dashscope_emulator: Emulator, mode: str) -> None:
+async def _predict(llm: DashScope, mode: str, **llm_kwargs: Any) -> Invoice:
     prompt = PromptTemplate("Extract the invoice: {text}")
     text = "customer Alice, total 42"
     if mode == "sync":
-        invoice = llm.structured_predict(Invoice, prompt, text=text)
-    else:
-        invoice = await llm.astructured_predict(Invoice, prompt, text=text)
-    assert invoice == Invoice(customer="Alice", total=42)
+        return llm.structured_predict(Invoice, prompt, llm_kwargs=llm_kwargs, text=text)
+    return await llm.astructured_predict(Invoice, prompt, llm_kwargs=llm_kwargs, text=text)
+
+
+@MODES
+async def test_structured_predict_uses_native_json_schema_where_the_model_has_it(
+    llm: DashScope, dashscope_emulator: Emulator, mode: str
+) -> None:
+    assert await _predict(llm, mode) == Invoice(customer="Alice", total=42)
     parameters = dashscope_emulator.requests[-1].json["parameters"]
+    assert "tools" not in parameters
+    assert "tool_choice" not in parameters
+    spec = parameters["response_format"]["json_schema"]
+    assert parameters["response_format"]["type"] == "json_schema"
+    assert (spec["name"], spec["description"]) == ("Invoice", "An invoice.")
+    assert set(spec["schema"]["required"]) == {"customer", "total"}
+
+
+def _assert_tool_path(emulator: Emulator) -> None:
+    parameters = emulator.requests[-1].json["parameters"]
+    assert "response_format" not in parameters
     assert parameters["tool_choice"] == {"type": "function", "function": {"name": "Invoice"}}
     assert set(parameters["tools"][0]["function"]["parameters"]["required"]) == {
         "customer",
@@ -177,7 +193,21 @@ async def test_structured_predict(llm: DashScope, dashscope_emulator: Emulator, 
 
 
 @MODES
-async def test_as_structured_llm(llm: DashScope, mode: str) -> None:
+async def test_structured_predict_falls_back_to_a_forced_tool(
+    llm: DashScope, dashscope_emulator: Emulator, mode: str
+) -> None:
+    # A model without json_schema support (per-call override) ...
+    assert await _predict(llm, mode, model="qwen-max") == Invoice(customer="Alice", total=42)
+    _assert_tool_path(dashscope_emulator)
+    assert dashscope_emulator.requests[-1].json["model"] == "qwen-max"
+    # ... and FUNCTION mode on a model that has it.
+    llm.pydantic_program_mode = PydanticProgramMode.FUNCTION
+    assert await _predict(llm, mode) == Invoice(customer="Alice", total=42)
+    _assert_tool_path(dashscope_emulator)
+
+
+@MODES
+async def test_as_structured_llm(llm: DashScope, dashscope_emulator: Emulator, mode: str) -> None:
     structured = llm.as_structured_llm(Invoice)
     messages = [ChatMessage(role="user", content="Invoice: customer Bob, total 7")]
     if mode == "sync":
@@ -185,6 +215,17 @@ async def test_as_structured_llm(llm: DashScope, mode: str) -> None:
     else:
         response = await structured.achat(messages)
     assert response.raw == Invoice(customer="Bob", total=7)
+    assert dashscope_emulator.requests[-1].json["parameters"]["response_format"]["type"] == (
+        "json_schema"
+    )
+
+
+async def test_native_structured_output_rejects_json_that_misses_the_schema(
+    llm: DashScope, dashscope_emulator: Emulator
+) -> None:
+    dashscope_emulator.enqueue(ScriptedReply(text='{"customer": "Alice"}'))
+    with pytest.raises(ValidationError, match="total"):
+        await _predict(llm, "async")
 
 
 class _Collector(BaseEventHandler):
@@ -221,8 +262,7 @@ async def test_instrumentation_events(dashscope_emulator: Emulator, mode: str) -
             [r async for r in await llm.astream_chat(messages)]
     finally:
         dispatcher.event_handlers.remove(collector)
-        llm._get_client().close()
-        await llm._get_client().aclose()
+        await llm.aclose()
     assert len(debug.get_event_pairs(CBEventType.LLM)) == 3
     for name in (
         "LLMChatStartEvent",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from dashscope_ws.emulator import Emulator, RecordedRequest
+from dashscope_ws.emulator import SUB_KEY, SUB_WORKSPACE, Emulator, RecordedRequest
+
+T = TypeVar("T")
 
 EMBEDDING_PATH = "/api/v1/services/embeddings/text-embedding/text-embedding"
 RERANK_PATH = "/api/v1/services/rerank/text-rerank/text-rerank"
@@ -39,3 +41,28 @@ def max_in_flight(requests: list[RecordedRequest]) -> int:
         current += step
         peak = max(peak, current)
     return peak
+
+
+def on_emulator(cls: type[T], emulator: Emulator, **kwargs: Any) -> T:
+    """An adapter object with the sub-account key and workspace, talking to ``emulator``."""
+    options: dict[str, Any] = {
+        "api_key": SUB_KEY,
+        "workspace": SUB_WORKSPACE,
+        "base_url": emulator.base_url,
+    }
+    options.update(kwargs)
+    return cls(**options)
+
+
+def assert_rag_stayed_in_sub_workspace(emulator: Emulator) -> list[str]:
+    """Check a RAG run's log: embed, rerank and chat, all 200, all with the sub key in its
+    workspace; returns the ``text_type`` of every embedding request, in order."""
+    requests = emulator.requests
+    paths = {r.path for r in requests}
+    assert EMBEDDING_PATH in paths
+    assert paths & {RERANK_PATH, COMPATIBLE_RERANK_PATH}
+    assert any(r.path.endswith("/generation") for r in requests)
+    assert all(r.headers.get("X-DashScope-WorkSpace") == SUB_WORKSPACE for r in requests)
+    assert all(r.headers.get("Authorization") == f"Bearer {SUB_KEY}" for r in requests)
+    assert all(r.status == 200 for r in requests)
+    return [r.json["parameters"]["text_type"] for r in requests if r.path == EMBEDDING_PATH]

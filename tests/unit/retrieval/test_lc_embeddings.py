@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from langchain_core.exceptions import ModelPermissionDeniedError
-from retrieval_wire import embedding_requests, max_in_flight, parameters_of, texts_of
+from retrieval_wire import embedding_requests, max_in_flight, on_emulator, parameters_of, texts_of
 
 from dashscope_ws import errors as core_errors
 from dashscope_ws.emulator import MAIN_KEY, SUB_KEY, SUB_WORKSPACE, Emulator, ScriptedReply
@@ -15,15 +16,8 @@ from langchain_dashscope_ws import DashScopeEmbeddings
 TEXTS = [f"document number {i} about topic {i % 7}" for i in range(25)]
 
 
-def make(emu: Emulator, **kwargs: object) -> DashScopeEmbeddings:
-    options: dict[str, object] = {
-        "api_key": SUB_KEY,
-        "workspace": SUB_WORKSPACE,
-        "base_url": emu.base_url,
-        "max_retries": 2,
-    }
-    options.update(kwargs)
-    return DashScopeEmbeddings(**options)  # type: ignore[arg-type]
+def make(emu: Emulator, **kwargs: Any) -> DashScopeEmbeddings:
+    return on_emulator(DashScopeEmbeddings, emu, **{"max_retries": 2, **kwargs})
 
 
 async def documents(emb: DashScopeEmbeddings, texts: list[str], mode: str) -> list[list[float]]:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from langchain_core.documents import Document
 from langchain_core.exceptions import ModelPermissionDeniedError
-from retrieval_wire import COMPATIBLE_RERANK_PATH, RERANK_PATH
+from retrieval_wire import COMPATIBLE_RERANK_PATH, RERANK_PATH, on_emulator
 
 from dashscope_ws import errors as core_errors
-from dashscope_ws.emulator import SUB_KEY, SUB_WORKSPACE, Emulator, RecordedRequest
+from dashscope_ws.emulator import SUB_WORKSPACE, Emulator, RecordedRequest
 from langchain_dashscope_ws import DashScopeRerank
 
 DOCS = [
@@ -21,14 +22,8 @@ DOCS = [
 ]
 
 
-def make(emu: Emulator, **kwargs: object) -> DashScopeRerank:
-    options: dict[str, object] = {
-        "api_key": SUB_KEY,
-        "workspace": SUB_WORKSPACE,
-        "base_url": emu.base_url,
-    }
-    options.update(kwargs)
-    return DashScopeRerank(**options)  # type: ignore[arg-type]
+def make(emu: Emulator, **kwargs: Any) -> DashScopeRerank:
+    return on_emulator(DashScopeRerank, emu, **kwargs)
 
 
 async def compress(

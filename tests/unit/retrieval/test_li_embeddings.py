@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from retrieval_wire import embedding_requests, max_in_flight, parameters_of, texts_of
+from retrieval_wire import embedding_requests, max_in_flight, on_emulator, parameters_of, texts_of
 
 from dashscope_ws import errors as core_errors
 from dashscope_ws.emulator import MAIN_KEY, SUB_KEY, SUB_WORKSPACE, Emulator, ScriptedReply
@@ -12,14 +14,8 @@ from llamaindex_dashscope_ws import DashScopeEmbedding
 TEXTS = [f"node text {i} on subject {i % 5}" for i in range(25)]
 
 
-def make(emu: Emulator, **kwargs: object) -> DashScopeEmbedding:
-    options: dict[str, object] = {
-        "api_key": SUB_KEY,
-        "workspace": SUB_WORKSPACE,
-        "base_url": emu.base_url,
-    }
-    options.update(kwargs)
-    return DashScopeEmbedding(**options)  # type: ignore[arg-type]
+def make(emu: Emulator, **kwargs: Any) -> DashScopeEmbedding:
+    return on_emulator(DashScopeEmbedding, emu, **kwargs)
 
 
 MODES = pytest.mark.parametrize("mode", ["sync", "async"])

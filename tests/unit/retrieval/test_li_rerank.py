@@ -13,7 +13,7 @@ from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
-from retrieval_wire import COMPATIBLE_RERANK_PATH, RERANK_PATH
+from retrieval_wire import COMPATIBLE_RERANK_PATH, RERANK_PATH, on_emulator
 
 from dashscope_ws import errors as core_errors
 from dashscope_ws.emulator import SUB_KEY, SUB_WORKSPACE, Emulator, RecordedRequest
@@ -32,13 +32,7 @@ def nodes() -> list[NodeWithScore]:
 
 
 def make(emu: Emulator, **kwargs: Any) -> DashScopeRerank:
-    options: dict[str, Any] = {
-        "api_key": SUB_KEY,
-        "workspace": SUB_WORKSPACE,
-        "base_url": emu.base_url,
-    }
-    options.update(kwargs)
-    return DashScopeRerank(**options)
+    return on_emulator(DashScopeRerank, emu, **kwargs)
 
 
 async def run(

@@ -17,7 +17,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnablePassthrough
 from langchain_core.vectorstores import InMemoryVectorStore
 from rag_corpus import CORPUS, QUESTIONS
-from retrieval_wire import COMPATIBLE_RERANK_PATH, EMBEDDING_PATH, RERANK_PATH
+from retrieval_wire import assert_rag_stayed_in_sub_workspace
 
 from dashscope_ws.emulator import SUB_KEY, SUB_WORKSPACE, Emulator
 from langchain_dashscope_ws import ChatDashScope, DashScopeEmbeddings, DashScopeRerank
@@ -73,14 +73,6 @@ async def test_rag_pipeline_in_one_workspace(emu: Emulator, mode: str, rerank_mo
         assert "relevance_score" in result["reranked"][0].metadata
         assert fact in result["answer"]
 
-    requests = emu.requests
-    paths = {r.path for r in requests}
-    assert EMBEDDING_PATH in paths
-    assert paths & {RERANK_PATH, COMPATIBLE_RERANK_PATH}
-    assert any(r.path.endswith("/generation") for r in requests)
-    assert all(r.headers.get("X-DashScope-WorkSpace") == SUB_WORKSPACE for r in requests)
-    assert all(r.headers.get("Authorization") == f"Bearer {SUB_KEY}" for r in requests)
-    assert all(r.status == 200 for r in requests)
-    text_types = [r.json["parameters"]["text_type"] for r in requests if r.path == EMBEDDING_PATH]
+    text_types = assert_rag_stayed_in_sub_workspace(emu)
     # one query embedding for the plain retriever, one for the compression retriever
     assert text_types == ["document"] + ["query"] * (2 * len(QUESTIONS))

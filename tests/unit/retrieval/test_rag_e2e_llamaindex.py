@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from llama_index.core import Document, Settings, VectorStoreIndex
 from rag_corpus import CORPUS, QUESTIONS
-from retrieval_wire import COMPATIBLE_RERANK_PATH, EMBEDDING_PATH, RERANK_PATH
+from retrieval_wire import assert_rag_stayed_in_sub_workspace
 
 from dashscope_ws.emulator import SUB_KEY, SUB_WORKSPACE, Emulator
 from llamaindex_dashscope_ws import DashScope, DashScopeEmbedding, DashScopeRerank
@@ -64,13 +64,5 @@ async def test_rag_pipeline_in_one_workspace(
         assert top.score is not None
         assert fact in str(response)
 
-    requests = emu.requests
-    paths = {r.path for r in requests}
-    assert EMBEDDING_PATH in paths
-    assert paths & {RERANK_PATH, COMPATIBLE_RERANK_PATH}
-    assert any(r.path.endswith("/generation") for r in requests)
-    assert all(r.headers.get("X-DashScope-WorkSpace") == SUB_WORKSPACE for r in requests)
-    assert all(r.headers.get("Authorization") == f"Bearer {SUB_KEY}" for r in requests)
-    assert all(r.status == 200 for r in requests)
-    text_types = {r.json["parameters"]["text_type"] for r in requests if r.path == EMBEDDING_PATH}
+    text_types = set(assert_rag_stayed_in_sub_workspace(emu))
     assert text_types == {"document", "query"}
