@@ -168,7 +168,8 @@ def li_texts(llm: LLM) -> Callable[[], Iterable[str]]:
 def memory_child(kind: str, base_url: str) -> None:
     """Fresh process: warm up with a short stream, then report the RSS peak growth of a long one."""
     if kind.startswith("lc"):
-        model = langchain_models(base_url)[LC_OURS if kind == "lc-ours" else LC_THEIRS]
+        streaming = {"streaming": True} if kind == "lc-theirs-streaming" else {}
+        model = langchain_models(base_url, **streaming)[LC_OURS if kind == "lc-ours" else LC_THEIRS]
         stream = lc_texts(model)
     else:
         llm = llama_models(base_url)[LI_OURS if kind == "li-ours" else LI_THEIRS]
@@ -235,6 +236,9 @@ def chat_section(
             str(threads), str(mem["rss_kib"]),
         ])  # fmt: skip
     emu.command("reset")
+    if is_lc:  # ChatTongyi only really streams with streaming=True: measure that too
+        mem = memory(emu, "lc-theirs-streaming", args.long_kib)
+        rows.append([*["ChatTongyi (streaming=True)"], *["-"] * 8, str(mem["rss_kib"])])
     print(f"### {title}\n")
     table(
         ["client", "call p50 ms", "call p90 ms", "stream TTFT p50 ms", "stream total p50 ms",

@@ -68,8 +68,8 @@ def client_settings(source: object, *, api_key: object) -> dict[str, Any]:
 
     Example:
         >>> from types import SimpleNamespace
-        >>> fields = dict.fromkeys(CLIENT_SETTINGS)
-        >>> client_settings(SimpleNamespace(**fields, workspace="ws-1"), api_key=None)["workspace"]
+        >>> fields = {**dict.fromkeys(CLIENT_SETTINGS), "workspace": "ws-1"}
+        >>> client_settings(SimpleNamespace(**fields), api_key=None)["workspace"]
         'ws-1'
     """
     return {"api_key": api_key, **{name: getattr(source, name) for name in CLIENT_SETTINGS}}

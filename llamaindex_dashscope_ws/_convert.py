@@ -8,9 +8,7 @@ tool calls -> ``ToolSelection``.
 
 from __future__ import annotations
 
-import ast
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +29,15 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.llms.utils import parse_partial_json
 
 from dashscope_ws.accumulate import ChatAccumulator
+from dashscope_ws.adapters import (
+    ToolArgumentsError,
+    check_content_for_model,
+    json_schema_response_format,
+    media_part,
+    text_part,
+    wire_tool_choice,
+)
+from dashscope_ws.adapters import parse_tool_arguments as core_parse_tool_arguments
 from dashscope_ws.types import ChatChunk, ChatResult, ToolCall, Usage
 
 if TYPE_CHECKING:
@@ -65,14 +72,20 @@ _ROLE = {
 # --------------------------------------------------------------------------- requests
 
 
-def to_wire_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
-    """Convert LlamaIndex messages to the core's wire dicts.
+def to_wire_messages(messages: Sequence[ChatMessage], *, model: str) -> list[dict[str, Any]]:
+    """Convert LlamaIndex messages to the core's wire dicts for ``model``.
+
+    Raises:
+        ValueError: content ``model`` cannot take (e.g. an image for a text-only
+            model), before any request is sent.
 
     Example:
-        >>> to_wire_messages([ChatMessage(role="user", content="hi")])
+        >>> to_wire_messages([ChatMessage(role="user", content="hi")], model="qwen-plus")
         [{'role': 'user', 'content': 'hi'}]
     """
-    return [to_wire_message(message) for message in messages]
+    wire = [to_wire_message(message) for message in messages]
+    check_content_for_model(wire, model=model)
+    return wire
 
 
 def to_wire_message(message: ChatMessage) -> dict[str, Any]:
@@ -90,13 +103,13 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
     parts: list[dict[str, Any]] = []
     for block in message.blocks:
         if isinstance(block, TextBlock):
-            parts.append({"text": block.text})
+            parts.append(text_part(block.text))
         elif isinstance(block, ImageBlock):
-            parts.append({"image": _media_url(block.url, block, "image")})
+            parts.append(media_part("image", _media_url(block.url, block, "image")))
         elif isinstance(block, AudioBlock):
-            parts.append({"audio": _media_url(block.url, block, "audio")})
+            parts.append(media_part("audio", _media_url(block.url, block, "audio")))
         elif isinstance(block, VideoBlock):
-            parts.append({"video": _media_url(block.url, block, "video")})
+            parts.append(media_part("video", _media_url(block.url, block, "video")))
         elif not isinstance(block, (ThinkingBlock, ToolCallBlock, CachePoint)):
             raise ValueError(
                 f"DashScope chat does not accept {type(block).__name__} content; "
@@ -117,9 +130,9 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
 
 
 def _content(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
-    # Text-only models reject list content, so plain text stays a string (joined
-    # like ChatMessage.content joins its text blocks).
-    if all(set(part) == {"text"} for part in parts):
+    # Neutral content whatever the model: the core routes it (a string becomes a text
+    # part for multimodal models). Plain text is joined like ChatMessage.content.
+    if all(part["type"] == "text" for part in parts):
         return "\n".join(part["text"] for part in parts)
     return parts
 
@@ -186,34 +199,19 @@ def resolve_tool_choice(
 ) -> str | dict[str, Any] | None:
     """Map LlamaIndex's ``tool_choice`` / ``tool_required`` onto DashScope's.
 
-    DashScope accepts ``"auto"``, ``"none"`` or one named function; it has no
-    "call any tool" mode. A required call is therefore forced by name when only
-    one tool is offered, and refused (``ValueError``) with several rather than
-    silently sent as ``"auto"``.
+    LlamaIndex's own spelling, ``tool_required=True`` without a ``tool_choice``, means
+    ``"required"``; the rule itself (forced by name with one tool, ``ValueError``
+    with several, names checked) is the core's
+    :func:`~dashscope_ws.adapters.wire_tool_choice`.
 
     Example:
         >>> specs = [{"type": "function", "function": {"name": "add"}}]
         >>> resolve_tool_choice(specs, None, True)
         {'type': 'function', 'function': {'name': 'add'}}
     """
-    if isinstance(tool_choice, dict):
-        return tool_choice
-    if tool_choice in ("auto", "none"):
-        return tool_choice
-    if tool_choice in ("required", "any"):
-        tool_required = True
-    elif tool_choice is not None:
-        return {"type": "function", "function": {"name": tool_choice}}  # a tool name
-    if not tool_required:
-        return None
-    names = [spec["function"]["name"] for spec in specs]
-    if len(names) == 1:
-        return {"type": "function", "function": {"name": names[0]}}
-    raise ValueError(
-        "DashScope cannot force 'any one of several tools' (tool_choice accepts only "
-        f"'auto', 'none' or one named function); got tool_required=True with tools {names}. "
-        "Offer a single tool, name one with tool_choice='<tool name>', or drop tool_required."
-    )
+    if tool_choice is None and tool_required:
+        tool_choice = "required"
+    return wire_tool_choice(tool_choice, specs)
 
 
 def response_format_for(output_cls: type[BaseModel]) -> dict[str, Any]:
@@ -230,14 +228,7 @@ def response_format_for(output_cls: type[BaseModel]) -> dict[str, Any]:
         >>> fmt["type"], fmt["json_schema"]["name"], fmt["json_schema"]["schema"]["required"]
         ('json_schema', 'Song', ['title'])
     """
-    schema = output_cls.model_json_schema()
-    spec: dict[str, Any] = {
-        "name": re.sub(r"[^A-Za-z0-9_-]", "_", output_cls.__name__),
-        "schema": schema,
-    }
-    if schema.get("description"):
-        spec["description"] = schema["description"]
-    return {"type": "json_schema", "json_schema": spec}
+    return json_schema_response_format(output_cls.model_json_schema(), name=output_cls.__name__)
 
 
 # --------------------------------------------------------------------------- responses
@@ -364,10 +355,11 @@ def tool_calls_of(message: ChatMessage) -> list[dict[str, Any]]:
 def parse_tool_arguments(arguments: Any, *, strict: bool, name: str = "") -> dict[str, Any]:
     """Parse a tool call's arguments into a dict.
 
-    JSON first, then a Python-literal dict (models sometimes emit single quotes).
-    ``strict`` raises ``ValueError`` on anything else; otherwise partial JSON (a
-    stream still in flight) is completed when possible, and unparseable text
-    gives ``{}`` — the behaviour of the other LlamaIndex integrations.
+    JSON or a Python-style dict, by the core's lenient
+    :func:`~dashscope_ws.adapters.parse_tool_arguments`. ``strict`` raises its
+    ``ToolArgumentsError`` (a ``ValueError``) on anything else; otherwise partial
+    JSON (a stream still in flight) is completed when possible, and unparseable
+    text gives ``{}`` — the behaviour of the other LlamaIndex integrations.
 
     Example:
         >>> parse_tool_arguments('{"a": 1}', strict=True)
@@ -377,20 +369,12 @@ def parse_tool_arguments(arguments: Any, *, strict: bool, name: str = "") -> dic
     """
     if isinstance(arguments, Mapping):
         return dict(arguments)
-    if arguments is None or (isinstance(arguments, str) and not arguments.strip()):
-        return {}
-    text = str(arguments)
-    for parse in (json.loads, ast.literal_eval):
-        try:
-            value = parse(text)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            continue
-        if isinstance(value, dict):
-            return value
-    if strict:
-        raise ValueError(
-            f"tool call {name!r} has arguments that are not a JSON object: {text[:200]!r}"
-        )
+    text = "" if arguments is None else str(arguments)
+    try:
+        return core_parse_tool_arguments(text, lenient=True)
+    except ToolArgumentsError as error:
+        if strict:
+            raise ToolArgumentsError(error.raw, f"tool {name!r}: {error.reason}") from None
     try:
         value = parse_partial_json(text)
     except (ValueError, TypeError):

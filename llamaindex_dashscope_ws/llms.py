@@ -180,7 +180,7 @@ class DashScope(DashScopeClientSettings, FunctionCallingLLM):
         options["model"] = call.pop("model", None) or self.model
         options["workspace"] = call.pop("workspace", None)  # None: the instance's workspace
         options.update(call)
-        return to_wire_messages(messages), options
+        return to_wire_messages(messages, model=options["model"]), options
 
     # ------------------------------------------------------------------ sync
 

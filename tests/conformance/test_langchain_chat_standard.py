@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
@@ -95,4 +94,3 @@ class TestChatDashScopeStandardIntegration(ChatModelIntegrationTests):
         return self._call("A long, repeated prompt.", stream=stream)
 
     # ------------------------------------------------------------------ emulator limits
-

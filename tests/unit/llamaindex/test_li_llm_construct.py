@@ -259,7 +259,7 @@ def test_prepare_chat_with_tools_parallel_and_required_of_many() -> None:
     prepared = llm._prepare_chat_with_tools(tools, user_msg="x", allow_parallel_tool_calls=True)
     assert prepared["parallel_tool_calls"] is True
     assert prepared["tool_choice"] is None
-    with pytest.raises(ValueError, match="cannot force"):
+    with pytest.raises(ValueError, match="single named function"):
         llm._prepare_chat_with_tools(tools, user_msg="x", tool_required=True)
     named = llm._prepare_chat_with_tools(tools, user_msg="x", tool_choice="mul")
     assert named["tool_choice"] == {"type": "function", "function": {"name": "mul"}}

@@ -15,6 +15,7 @@ from llama_index.core.base.llms.types import (
     ToolCallBlock,
 )
 
+from dashscope_ws.adapters import ToolArgumentsError
 from dashscope_ws.types import ChatChunk, ChatResult, ToolCall, ToolCallDelta, Usage
 from llamaindex_dashscope_ws._convert import (
     StreamFolder,
@@ -37,7 +38,8 @@ def test_roles_and_plain_text_become_string_content() -> None:
             ChatMessage(role=MessageRole.DEVELOPER, content="dev note"),
             ChatMessage(role=MessageRole.USER, blocks=[TextBlock(text="a"), TextBlock(text="b")]),
             ChatMessage(role=MessageRole.ASSISTANT, content="ok"),
-        ]
+        ],
+        model="qwen-plus",
     )
     assert wire == [
         {"role": "system", "content": "be brief"},
@@ -71,15 +73,29 @@ def test_tool_call_blocks_are_sent_with_json_string_arguments() -> None:
     assert json.loads(call["function"]["arguments"]) == {"a": 1, "b": 2}
 
 
-def test_image_url_becomes_multimodal_parts() -> None:
-    message = ChatMessage(
-        role="user",
-        blocks=[ImageBlock(url="https://example.com/cat.png"), TextBlock(text="what is it?")],
-    )
-    assert to_wire_message(message)["content"] == [
-        {"image": "https://example.com/cat.png"},
-        {"text": "what is it?"},
+_PICTURE = ChatMessage(
+    role="user",
+    blocks=[ImageBlock(url="https://example.com/cat.png"), TextBlock(text="what is it?")],
+)
+
+
+def test_image_url_becomes_neutral_parts() -> None:
+    # The core routes them (test_li_llm_emulator.py::test_content_is_routed_by_model).
+    assert to_wire_message(_PICTURE)["content"] == [
+        {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
+        {"type": "text", "text": "what is it?"},
     ]
+
+
+def test_image_for_a_text_only_model_is_refused_before_the_request() -> None:
+    with pytest.raises(ValueError, match=r"'qwen-plus' is text-only and cannot take image"):
+        to_wire_messages([_PICTURE], model="qwen-plus")
+
+
+def test_plain_text_stays_a_string_for_every_model() -> None:
+    for model in ("qwen-plus", "qwen-vl-max"):
+        (wire,) = to_wire_messages([ChatMessage(role="user", content="hi")], model=model)
+        assert wire["content"] == "hi"
 
 
 def test_inline_image_becomes_data_uri() -> None:
@@ -87,7 +103,7 @@ def test_inline_image_becomes_data_uri() -> None:
         role="user", blocks=[ImageBlock(image=b"\x89PNG", image_mimetype="image/png")]
     )
     (part,) = to_wire_message(message)["content"]
-    assert part["image"].startswith("data:image/png;base64,")
+    assert part["image_url"]["url"].startswith("data:image/png;base64,")
 
 
 def test_unsupported_block_raises() -> None:
@@ -224,6 +240,8 @@ _TWO = [*_ONE, {"type": "function", "function": {"name": "mul", "parameters": {}
         (_TWO, "mul", False, {"type": "function", "function": {"name": "mul"}}),
         (_TWO, {"type": "function", "function": {"name": "add"}}, True,
          {"type": "function", "function": {"name": "add"}}),
+        (_TWO, {"type": "function", "function": {"name": "mul"}}, False,
+         {"type": "function", "function": {"name": "mul"}}),
     ],
 )  # fmt: skip
 def test_resolve_tool_choice(specs: list, choice: object, required: bool, expected: object) -> None:
@@ -232,8 +250,14 @@ def test_resolve_tool_choice(specs: list, choice: object, required: bool, expect
 
 @pytest.mark.parametrize("choice", [None, "required", "any"])
 def test_requiring_one_of_several_tools_raises(choice: str | None) -> None:
-    with pytest.raises(ValueError, match="cannot force"):
+    with pytest.raises(ValueError, match="single named function"):
         resolve_tool_choice(_TWO, choice, True)
+
+
+@pytest.mark.parametrize("choice", ["div", {"type": "function", "function": {"name": "div"}}])
+def test_tool_choice_must_name_an_offered_tool(choice: object) -> None:
+    with pytest.raises(ValueError, match="'div', which is not a bound tool"):
+        resolve_tool_choice(_TWO, choice, False)  # type: ignore[arg-type]
 
 
 def test_parse_tool_arguments() -> None:
@@ -241,7 +265,7 @@ def test_parse_tool_arguments() -> None:
     assert parse_tool_arguments("{'key_type': 'SM4'}", strict=True) == {"key_type": "SM4"}
     assert parse_tool_arguments("", strict=True) == {}
     assert parse_tool_arguments({"a": 1}, strict=True) == {"a": 1}
-    with pytest.raises(ValueError, match="'add' has arguments that are not a JSON object"):
+    with pytest.raises(ToolArgumentsError, match="tool 'add': neither JSON nor a Python dict"):
         parse_tool_arguments("not json", strict=True, name="add")
     with pytest.raises(ValueError, match="not a JSON object"):
         parse_tool_arguments("[1, 2]", strict=True)
@@ -254,3 +278,24 @@ def test_no_tool_call() -> None:
     with pytest.raises(ValueError, match="Expected at least one tool call"):
         tool_selections(message, error_on_no_tool_call=True)
     assert tool_selections(message, error_on_no_tool_call=False) == []
+
+
+def test_both_adapters_send_the_same_neutral_content() -> None:
+    from langchain_core.messages import HumanMessage
+
+    from langchain_dashscope_ws._convert import messages_to_wire
+
+    lc = HumanMessage(
+        content=[
+            {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
+            {"type": "text", "text": "what is it?"},
+        ]
+    )
+    for model in ("qwen-vl-plus", "qwen3-vl-plus"):
+        assert messages_to_wire([lc], model=model) == to_wire_messages([_PICTURE], model=model)
+    for adapter_call in (
+        lambda: messages_to_wire([lc], model="qwen-plus"),
+        lambda: to_wire_messages([_PICTURE], model="qwen-plus"),
+    ):
+        with pytest.raises(ValueError, match="'qwen-plus' is text-only and cannot take image"):
+            adapter_call()

@@ -6,7 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ThinkingBlock
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ImageBlock,
+    TextBlock,
+    ThinkingBlock,
+)
 
 from dashscope_ws.emulator import MAIN_KEY, OTHER_WORKSPACE, SUB_KEY, Emulator, ScriptedReply
 from dashscope_ws.errors import (
@@ -203,3 +209,40 @@ async def test_retry_after_429_then_success(dashscope_emulator: Emulator, mode: 
     assert len(dashscope_emulator.requests) == 3
     for instance in (llm, no_retry):
         await instance.aclose()
+
+
+_PICTURE = ChatMessage(
+    role="user",
+    blocks=[TextBlock(text="Describe"), ImageBlock(url="https://example.com/cat.png")],
+)
+
+
+@MODES
+async def test_image_for_text_model_fails_before_the_request(
+    llm: DashScope, dashscope_emulator: Emulator, mode: str
+) -> None:
+    with pytest.raises(ValueError, match="'qwen-plus' is text-only and cannot take image"):
+        await chat(llm, mode, [_PICTURE])
+    with pytest.raises(ValueError, match="text-only"):
+        await stream(llm, mode, [_PICTURE])
+    assert dashscope_emulator.requests == []
+
+
+@MODES
+async def test_content_is_routed_by_model(
+    llm: DashScope, dashscope_emulator: Emulator, mode: str
+) -> None:
+    await chat(llm, mode, [_PICTURE], model="qwen-vl-plus")
+    await chat(llm, mode, HELLO, model="qwen-vl-plus")
+    await chat(
+        llm, mode, [ChatMessage(role="user", blocks=[TextBlock(text="a"), TextBlock(text="b")])]
+    )
+    picture, text_to_vl, text_to_plus = dashscope_emulator.requests
+    assert picture.path.endswith("multimodal-generation/generation")
+    assert picture.json["input"]["messages"][0]["content"] == [
+        {"text": "Describe"},
+        {"image": "https://example.com/cat.png"},
+    ]
+    assert text_to_vl.json["input"]["messages"][0]["content"] == [{"text": "Hello there"}]
+    assert text_to_plus.path.endswith("text-generation/generation")
+    assert text_to_plus.json["input"]["messages"][0]["content"] == "a\nb"
