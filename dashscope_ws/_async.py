@@ -172,16 +172,47 @@ class _Owned:
         await self.session.close()  # idempotent; covers a guard that never started
 
     def detach(self) -> None:
-        """Drop a session whose loop is gone, without an 'Unclosed' warning.
+        """Drop a session whose loop is gone, without an 'Unclosed' warning or a leaked socket.
 
-        Its sockets cannot be closed politely any more (that needs the loop); marking the
-        connector closed is the best that can be done.
+        Its connections cannot be closed politely any more (that needs the loop), so their
+        sockets are closed directly; then the connector is marked closed.
         """
         connector = self.session.connector
         self.session.detach()
-        if connector is not None:
-            waiters: list[Awaitable[object]] = connector._close()
-            del waiters
+        if connector is None:
+            return
+        for protocol in [p for conns in connector._conns.values() for p, _ in conns] + list(
+            connector._acquired
+        ):
+            if protocol.transport is not None:
+                _close_orphaned(protocol.transport)
+        waiters: list[Awaitable[object]] = connector._close()
+        del waiters
+
+
+def _close_orphaned(transport: asyncio.BaseTransport) -> None:
+    """Close the socket of a transport whose event loop was closed under it.
+
+    Loops closed without ``shutdown_asyncgens`` leave pooled keep-alive connections open
+    (llama-index's ``asyncio_run`` does this for every sync call that runs async code).
+    asyncio closes a socket only from a loop callback, which a closed loop cannot run, so
+    this does what that callback would have done. It relies on asyncio internals, hence
+    the defensive lookups: at worst a socket is left to the garbage collector.
+    """
+    layer: Any = transport
+    inner = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
+    if inner is not None:
+        # The TLS wrapper warns on collection unless marked closed; its socket is the inner's.
+        with contextlib.suppress(Exception):
+            layer._closed = True
+        layer = inner
+    with contextlib.suppress(Exception):
+        layer.abort()  # marks it closing; raises when it schedules on the closed loop
+    sock = getattr(layer, "_sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.close()
+        layer._sock = None
 
 
 async def _guard(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
