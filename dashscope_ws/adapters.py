@@ -25,9 +25,9 @@ import json
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
+from dashscope_ws._closeable import Closeable
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.protocol import MULTIMODAL_GENERATION_PATH, generation_path
 
@@ -48,7 +48,6 @@ __all__ = [
 ]
 
 # typing.Self needs Python 3.11 and the core does not depend on typing_extensions.
-_Lifecycle = TypeVar("_Lifecycle", bound="ClientLifecycle")
 
 # --------------------------------------------------------------------------- the client
 
@@ -157,7 +156,7 @@ class ClientHolder:
         return f"ClientHolder(built={self.built})"
 
 
-class ClientLifecycle:
+class ClientLifecycle(Closeable):
     """Mixin: ``close``/``aclose`` and the context-manager protocols over a holder.
 
     The class mixing it in provides ``_client_holder`` (a :class:`ClientHolder`).
@@ -183,28 +182,6 @@ class ClientLifecycle:
     async def aclose(self) -> None:
         """Async :meth:`close`: closes the aiohttp session on the running loop too."""
         await self._client_holder.aclose()
-
-    def __enter__(self: _Lifecycle) -> _Lifecycle:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self: _Lifecycle) -> _Lifecycle:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 # --------------------------------------------------------------------------- tools

@@ -19,10 +19,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from types import TracebackType
 from typing import Any, TypeVar
 
 from ._async import AsyncTransport
+from ._closeable import Closeable
 from ._sync import RawResponse, SyncTransport
 from .accumulate import ChatAccumulator
 from .config import ClientConfig, SecretStr
@@ -83,7 +83,7 @@ class _Plan:
         return delay
 
 
-class DashScopeClient:
+class DashScopeClient(Closeable):
     """DashScope client with blocking and asyncio methods on one object.
 
     Settings are resolved once (arguments > environment > defaults, see
@@ -408,28 +408,6 @@ class DashScopeClient:
         """Close the pools (the async one of the running event loop)."""
         self._sync.close()
         await self._async.aclose()
-
-    def __enter__(self) -> DashScopeClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> DashScopeClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def _chat_parser(model: str) -> Parser[ChatResult]:

@@ -7,8 +7,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from dashscope_ws._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from langchain_dashscope_ws.chat_models import ChatDashScope
@@ -17,20 +18,11 @@ if TYPE_CHECKING:
 
 __all__ = ["ChatDashScope", "DashScopeEmbeddings", "DashScopeRerank"]
 
-# Imported on first use so that `import langchain_dashscope_ws` stays cheap and one
-# class's optional dependencies never break another's import.
-_EXPORTS = {
-    "ChatDashScope": "langchain_dashscope_ws.chat_models",
-    "DashScopeEmbeddings": "langchain_dashscope_ws.embeddings",
-    "DashScopeRerank": "langchain_dashscope_ws.rerank",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "ChatDashScope": "langchain_dashscope_ws.chat_models",
+        "DashScopeEmbeddings": "langchain_dashscope_ws.embeddings",
+        "DashScopeRerank": "langchain_dashscope_ws.rerank",
+    },
+)

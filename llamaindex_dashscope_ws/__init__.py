@@ -7,8 +7,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from dashscope_ws._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from llamaindex_dashscope_ws.embeddings import DashScopeEmbedding
@@ -17,19 +18,11 @@ if TYPE_CHECKING:
 
 __all__ = ["DashScope", "DashScopeEmbedding", "DashScopeRerank"]
 
-# Imported on first use so that `import llamaindex_dashscope_ws` stays cheap.
-_EXPORTS = {
-    "DashScope": "llamaindex_dashscope_ws.llms",
-    "DashScopeEmbedding": "llamaindex_dashscope_ws.embeddings",
-    "DashScopeRerank": "llamaindex_dashscope_ws.postprocessor",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "DashScope": "llamaindex_dashscope_ws.llms",
+        "DashScopeEmbedding": "llamaindex_dashscope_ws.embeddings",
+        "DashScopeRerank": "llamaindex_dashscope_ws.postprocessor",
+    },
+)

@@ -22,9 +22,10 @@ class TestChatDashScopeStandardIntegration(ChatModelIntegrationTests):
     emulator: Emulator
 
     @pytest.fixture(autouse=True, scope="class")
-    def _running_emulator(self, request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    @classmethod
+    def _running_emulator(cls) -> Iterator[Emulator]:
         with Emulator() as emulator:
-            request.cls.emulator = emulator
+            cls.emulator = emulator
             yield emulator
 
     @pytest.fixture(autouse=True)
