@@ -8,10 +8,8 @@ Example:
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from .client import DashScopeClient
-from .config import ClientConfig, SecretStr
+from .config import ClientConfig, SecretStr, package_version
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -38,10 +36,7 @@ from .types import (
     Usage,
 )
 
-try:
-    __version__ = version("dashscope-ws")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+__version__ = package_version()
 
 __all__ = [
     "APIConnectionError",

@@ -8,7 +8,9 @@ byte iterator, and translate ``requests``/``urllib3`` failures into
 
 Streams are read with ``raw.read1`` (whatever bytes have arrived, up to 64 KiB), never
 ``iter_lines()``: the SSE decoder does its own line splitting, which stays correct when a
-``\\r\\n`` straddles two reads.
+``\\r\\n`` straddles two reads. ``decode_content=True`` because ``requests`` opens the raw
+response undecoded: a gzip-compressing gateway or proxy would otherwise feed compressed
+bytes to the decoder.
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ class SyncTransport:
 
 def _read_chunks(resp: requests.Response) -> Iterator[bytes]:
     try:
-        while chunk := resp.raw.read1(READ_SIZE):
+        while chunk := resp.raw.read1(READ_SIZE, decode_content=True):
             yield chunk
     except _ERRORS as exc:
         raise map_requests_error(exc, mid_stream=True) from exc

@@ -47,8 +47,6 @@ __all__ = [
     "wire_tool_choice",
 ]
 
-# typing.Self needs Python 3.11 and the core does not depend on typing_extensions.
-
 # --------------------------------------------------------------------------- the client
 
 

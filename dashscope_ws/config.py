@@ -28,6 +28,7 @@ __all__ = [
     "WORKSPACE_REGIONS",
     "ClientConfig",
     "SecretStr",
+    "package_version",
     "validate_workspace",
 ]
 
@@ -60,14 +61,15 @@ _RESERVED_HEADERS = frozenset(
 )
 
 
-def _package_version() -> str:
+def package_version() -> str:
+    """The installed distribution's version (``0.0.0+unknown`` in a never-installed tree)."""
     try:
         return metadata.version("dashscope-ws")
     except metadata.PackageNotFoundError:
         return "0.0.0+unknown"
 
 
-USER_AGENT = f"dashscope-ws/{_package_version()}"
+USER_AGENT = f"dashscope-ws/{package_version()}"
 
 
 class SecretStr:

@@ -11,7 +11,7 @@ Registered through the ``pytest11`` entry point, so installing ``dashscope-ws`` 
 Example:
     >>> def test_hello(dashscope_emulator):  # doctest: +SKIP
     ...     client = DashScopeClient(api_key="sk-emu-main", base_url=dashscope_emulator.base_url)
-    ...     assert client.chat([{"role": "user", "content": "hi"}], model="qwen-plus").content
+    ...     assert client.chat([{"role": "user", "content": "hi"}], model="qwen-plus").text
 """
 
 from __future__ import annotations

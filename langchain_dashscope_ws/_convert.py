@@ -4,6 +4,8 @@ Pure functions, named by direction: ``*_to_wire`` builds what ``DashScopeClient`
 takes, ``*_to_message`` turns a core ``ChatResult``/``ChatChunk`` into LangChain
 messages. ``StreamConverter`` holds the little state a stream needs (the latest
 cumulative usage) so that usage is reported once, on the final chunk.
+``message_to_v1_blocks`` is registered (on import) as langchain-core's content-block
+translator for ``model_provider="dashscope"``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from langchain_core.messages import (
     ToolCallChunk,
     ToolMessage,
 )
+from langchain_core.messages import content as blocks
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
+from langchain_core.messages.block_translators import register_translator
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 
 from dashscope_ws import types
@@ -36,17 +40,16 @@ from dashscope_ws.adapters import (
     media_part,
     parse_tool_arguments,
     text_part,
-    wire_tool_choice,
 )
 
 __all__ = [
     "PROVIDER",
     "StreamConverter",
     "chunk_to_message_chunk",
+    "message_to_v1_blocks",
     "message_to_wire",
     "messages_to_wire",
     "result_to_message",
-    "tool_choice_to_wire",
     "usage_to_metadata",
 ]
 
@@ -171,21 +174,6 @@ def _media_source(block: Mapping[str, Any], kind: str) -> str:
         mime = block.get("mime_type") or f"{kind}/*"
         return f"data:{mime};base64,{data}"
     raise ValueError(f"{kind} block needs a URL or base64 data: {sorted(block)}")
-
-
-def tool_choice_to_wire(
-    tool_choice: str | bool | Mapping[str, Any] | None, tools: Sequence[Mapping[str, Any]]
-) -> str | dict[str, Any] | None:
-    """DashScope's ``tool_choice`` for LangChain's spelling of it.
-
-    LangChain's spellings (``"auto"``, ``"none"``, ``"any"``, ``"required"``, ``True``,
-    a tool name, OpenAI/Anthropic dicts) are all understood by the core's
-    :func:`~dashscope_ws.adapters.wire_tool_choice`, which holds the rule.
-
-    Raises:
-        ValueError: a choice DashScope cannot express, or an unknown tool name.
-    """
-    return wire_tool_choice(tool_choice, tools)
 
 
 # --------------------------------------------------------------------------- from the wire
@@ -326,21 +314,72 @@ class StreamConverter:
         self.model = model
         self._usage: types.Usage | None = None
         self._request_id: str | None = None
+        self._finish_reason: str | None = None
         self._finished = False
 
     def convert(self, chunk: types.ChatChunk) -> AIMessageChunk:
-        """The LangChain chunk for ``chunk``; the one with a finish reason is final."""
+        """The LangChain chunk for ``chunk``; the one with a finish reason is final.
+
+        A finishing chunk that still carries tool-call fragments is not made final
+        (``close`` then sends the final chunk): LangChain reads the tool calls of the
+        final chunk as complete calls, not as fragments to merge.
+        """
         if chunk.usage is not None:
             self._usage = chunk.usage
         self._request_id = chunk.request_id or self._request_id
-        final = chunk.finish_reason is not None and not self._finished
+        self._finish_reason = chunk.finish_reason or self._finish_reason
+        final = chunk.finish_reason is not None and not chunk.tool_calls and not self._finished
         self._finished = self._finished or final
         return chunk_to_message_chunk(chunk, model=self.model, final=final, usage=self._usage)
 
     def close(self) -> AIMessageChunk | None:
-        """A closing chunk with usage if the stream never sent a finish reason."""
+        """The final chunk, if no chunk has been final yet (see ``convert``)."""
         if self._finished:
             return None
         self._finished = True
-        closing = types.ChatChunk(request_id=self._request_id, model=self.model)
+        closing = types.ChatChunk(
+            request_id=self._request_id, model=self.model, finish_reason=self._finish_reason
+        )
         return chunk_to_message_chunk(closing, model=self.model, final=True, usage=self._usage)
+
+
+# --------------------------------------------------------------------------- v1 content blocks
+
+
+def message_to_v1_blocks(message: AIMessage) -> list[blocks.ContentBlock]:
+    """Standard content blocks of a ChatDashScope message or stream chunk.
+
+    Registered as langchain-core's block translator for ``model_provider="dashscope"``
+    (used by ``content_blocks`` and ``output_version="v1"``). Streamed tool-call
+    fragments keep DashScope's call index in a namespace of their own (``"lc_tc_0"``,
+    as langchain-core's OpenAI translator does): LangChain numbers the other streamed
+    blocks 0, 1, ... and merges blocks of equal index, so a bare ``0`` would merge the
+    first call into the reasoning or text block before it.
+
+    Raises:
+        NotImplementedError: content that is already a list of blocks (not produced
+            by ChatDashScope); langchain-core then falls back to its generic reading.
+    """
+    if not isinstance(message.content, str):
+        raise NotImplementedError
+    # Plain dicts: mypy's Python 3.10 target cannot see the blocks' optional keys.
+    out: list[dict[str, Any]] = []
+    reasoning = message.additional_kwargs.get("reasoning_content")
+    if isinstance(reasoning, str) and reasoning:
+        out.append({"type": "reasoning", "reasoning": reasoning})
+    if message.content:
+        out.append({"type": "text", "text": message.content})
+    if isinstance(message, AIMessageChunk) and message.chunk_position != "last":
+        for fragment in message.tool_call_chunks:
+            block: dict[str, Any] = {**fragment, "type": "tool_call_chunk"}
+            index = block.pop("index", None)
+            if index is not None:
+                block["index"] = f"lc_tc_{index}"
+            out.append(block)
+    else:
+        out += [{**call, "type": "tool_call"} for call in message.tool_calls]
+        out += [{**call, "type": "invalid_tool_call"} for call in message.invalid_tool_calls]
+    return cast("list[blocks.ContentBlock]", out)
+
+
+register_translator(PROVIDER, message_to_v1_blocks, message_to_v1_blocks)

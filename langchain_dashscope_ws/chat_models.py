@@ -30,12 +30,11 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import AliasChoices, ConfigDict, Field, model_validator
 
 from dashscope_ws import types
-from dashscope_ws.adapters import json_schema_response_format
+from dashscope_ws.adapters import json_schema_response_format, wire_tool_choice
 from langchain_dashscope_ws._convert import (
     StreamConverter,
     messages_to_wire,
     result_to_message,
-    tool_choice_to_wire,
 )
 from langchain_dashscope_ws._settings import DashScopeClientSettings
 from langchain_dashscope_ws.errors import translate_errors
@@ -184,7 +183,7 @@ class ChatDashScope(DashScopeClientSettings, BaseChatModel):
         if not parameters.get("stop"):
             parameters.pop("stop", None)  # `stop=[]` means "no stop sequences"
         if parameters.get("tool_choice") is not None:
-            parameters["tool_choice"] = tool_choice_to_wire(
+            parameters["tool_choice"] = wire_tool_choice(
                 parameters["tool_choice"], parameters.get("tools") or []
             )
         return _Call(
@@ -301,7 +300,7 @@ class ChatDashScope(DashScopeClientSettings, BaseChatModel):
         if tool_choice is not None and not (
             tool_choice in ("any", "required") or tool_choice is True
         ):
-            tool_choice_to_wire(tool_choice, formatted)  # fail early on unknown names
+            wire_tool_choice(tool_choice, formatted)  # fail early on unknown names
         if tool_choice is not None:
             kwargs["tool_choice"] = tool_choice
         if parallel_tool_calls is not None:
@@ -336,17 +335,17 @@ class ChatDashScope(DashScopeClientSettings, BaseChatModel):
         if kwargs:
             raise ValueError(f"unsupported arguments: {sorted(kwargs)}")
         is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
-        parser: Runnable[Any, Any]
+        # json_mode and json_schema answer in the message text; function_calling in a tool call.
+        parser: Runnable[Any, Any] = (
+            PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
+            if is_pydantic
+            else JsonOutputParser()
+        )
         llm: Runnable[LanguageModelInput, Any]
         if method == "json_mode":
             llm = self.bind(
                 response_format={"type": "json_object"},
                 ls_structured_output_format={"kwargs": {"method": method}, "schema": schema},
-            )
-            parser = (
-                PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
-                if is_pydantic
-                else JsonOutputParser()
             )
         elif schema is None:
             raise ValueError(f"method={method!r} needs a schema")
@@ -377,11 +376,6 @@ class ChatDashScope(DashScopeClientSettings, BaseChatModel):
                     "kwargs": {"method": method, "strict": strict},
                     "schema": json_schema,
                 },
-            )
-            parser = (
-                PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
-                if is_pydantic
-                else JsonOutputParser()
             )
         else:
             raise ValueError(

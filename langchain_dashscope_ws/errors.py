@@ -178,7 +178,7 @@ _OTHER_CLASSES: dict[type[core.DashScopeError], type[core.DashScopeError]] = {
 }
 # DashScope reports an over-long prompt as a plain InvalidParameter; only the
 # message tells it apart ("Range of input length should be [1, 30720]").
-_CONTEXT_OVERFLOW_MARKERS = ("range of input length", "input length", "context length")
+_CONTEXT_OVERFLOW_MARKERS = ("input length", "context length")
 
 
 def _lookup(error: core.DashScopeError, table: Mapping[type[Any], _E]) -> _E | None:

@@ -19,6 +19,9 @@ from llamaindex_dashscope_ws._settings import DashScopeClientSettings
 
 __all__ = ["DashScopeEmbedding"]
 
+_DEFAULT_MODEL = "text-embedding-v4"
+_DEFAULT_CONCURRENCY = 4
+
 
 def _row_limit(model: str) -> int:
     spec = EMBEDDING_MODELS.get(model)
@@ -53,9 +56,11 @@ class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding):
         512
     """
 
-    model_name: str = Field(default="text-embedding-v4", description="Embedding model.")
+    model_name: str = Field(default=_DEFAULT_MODEL, description="Embedding model.")
     dimensions: int | None = Field(default=None, gt=0, description="Output vector length.")
-    max_concurrency: int = Field(default=4, ge=1, description="Concurrent requests per call.")
+    max_concurrency: int = Field(
+        default=_DEFAULT_CONCURRENCY, ge=1, description="Concurrent requests per call."
+    )
     instruct: str | None = Field(default=None, description="Custom task instruction (v4).")
 
     def __init__(self, api_key: str | None = None, **data: Any) -> None:
@@ -68,11 +73,11 @@ class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        limit = _row_limit(data.get("model_name") or "text-embedding-v4")
+        limit = _row_limit(data.get("model_name") or _DEFAULT_MODEL)
         requested = data.get("embed_batch_size")
         data["embed_batch_size"] = limit if requested is None else min(int(requested), limit)
         if data.get("num_workers") is None:
-            data["num_workers"] = data.get("max_concurrency") or 4
+            data["num_workers"] = data.get("max_concurrency") or _DEFAULT_CONCURRENCY
         return data
 
     @classmethod

@@ -291,8 +291,23 @@ class DashScope(DashScopeClientSettings, FunctionCallingLLM):
         kwargs["response_format"] = response_format_for(output_cls)
         return kwargs
 
-    def _schema_messages(self, prompt: PromptTemplate, prompt_args: Any) -> list[ChatMessage]:
+    def _json_schema_start(
+        self, output_cls: type[Model], prompt: PromptTemplate, prompt_args: dict[str, Any]
+    ) -> list[ChatMessage]:
+        """Announce a native structured prediction; the messages to send."""
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=output_cls, template=prompt, template_args=prompt_args
+            )
+        )
         return self._extend_messages(prompt.format_messages(llm=self, **prompt_args))
+
+    @staticmethod
+    def _json_schema_end(output_cls: type[Model], response: ChatResponse) -> Model:
+        """Validate the reply against ``output_cls`` and announce the result."""
+        result = output_cls.model_validate_json(response.message.content or "")
+        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+        return result
 
     @dispatcher.span
     def structured_predict(
@@ -317,15 +332,8 @@ class DashScope(DashScopeClientSettings, FunctionCallingLLM):
                 output_cls, prompt, llm_kwargs, **prompt_args
             )
             return by_tool
-        dispatcher.event(
-            LLMStructuredPredictStartEvent(
-                output_cls=output_cls, template=prompt, template_args=prompt_args
-            )
-        )
-        response = self.chat(self._schema_messages(prompt, prompt_args), **kwargs)
-        result = output_cls.model_validate_json(response.message.content or "")
-        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
-        return result
+        messages = self._json_schema_start(output_cls, prompt, prompt_args)
+        return self._json_schema_end(output_cls, self.chat(messages, **kwargs))
 
     @dispatcher.span
     async def astructured_predict(
@@ -342,15 +350,8 @@ class DashScope(DashScopeClientSettings, FunctionCallingLLM):
                 output_cls, prompt, llm_kwargs, **prompt_args
             )
             return by_tool
-        dispatcher.event(
-            LLMStructuredPredictStartEvent(
-                output_cls=output_cls, template=prompt, template_args=prompt_args
-            )
-        )
-        response = await self.achat(self._schema_messages(prompt, prompt_args), **kwargs)
-        result = output_cls.model_validate_json(response.message.content or "")
-        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
-        return result
+        messages = self._json_schema_start(output_cls, prompt, prompt_args)
+        return self._json_schema_end(output_cls, await self.achat(messages, **kwargs))
 
     # ------------------------------------------------------------------ tools
 

@@ -2,9 +2,9 @@
 
 A :class:`ScriptedReply` replaces what the emulated model would have said, or makes the
 service fail in a chosen way. Replies are consumed first-in first-out by the next request whose
-endpoint kind matches. Authentication, workspace and model-permission checks run *before* a
-scripted reply is consumed (a script models the model's output or a service failure, not a
-gateway that forgot who you are); request validation is skipped for scripted replies.
+endpoint kind matches. Authentication, workspace, model-permission and request validation
+run *before* a scripted reply is consumed (a script models the model's output or a service
+failure, not a gateway that forgot who you are): a rejected request leaves the script queued.
 """
 
 from __future__ import annotations

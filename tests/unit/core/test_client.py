@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+from aiohttp import web
 from client_modes import MODES, USER, make_client_fixture, run  # noqa: F401
 
 from dashscope_ws import AuthenticationError, ChatResult, DashScopeClient
@@ -272,3 +273,46 @@ def test_abandoning_a_stream_early_leaves_the_client_usable(
         assert asyncio.run(first_async())
     assert run(mode, client, "chat", USER, model="qwen-plus").finish_reason == "stop"
     assert len(dashscope_emulator.requests) == 2
+
+
+@pytest.fixture(name="gzip_sse_url")
+def gzip_sse_url_fixture() -> Iterator[str]:
+    """A server that gzips its SSE answer, as a compressing gateway or proxy may."""
+
+    async def generate(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        response.enable_compression(web.ContentCoding.gzip)
+        await response.prepare(request)
+        for number, (text, finish) in enumerate([("Hel", "null"), ("lo", "stop")]):
+            choice = {"message": {"role": "assistant", "content": text}, "finish_reason": finish}
+            data = json.dumps({"output": {"choices": [choice]}, "request_id": "r1"})
+            await response.write(f"id:{number}\nevent:result\ndata:{data}\n\n".encode())
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_post(f"/api/v1/{TEXT_GENERATION_PATH}", generate)
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app)
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    port = runner.addresses[0][1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
+
+
+@MODES
+def test_a_gzip_compressed_stream_is_decoded(
+    mode: str, make_client: MakeClient, gzip_sse_url: str
+) -> None:
+    chunks = run(mode, make_client(base_url=gzip_sse_url), "stream_chat", USER, model="qwen-plus")
+    assert [c.text for c in chunks] == ["Hel", "lo"]
+    assert chunks[-1].finish_reason == "stop"

@@ -140,6 +140,20 @@ def test_a_failed_batch_is_retried_alone(
 
 
 @MODES
+@pytest.mark.parametrize("bad", ["", "word " * 8193])
+def test_an_empty_or_overlong_text_raises_the_service_error(
+    mode: str, bad: str, make_client: MakeClient, dashscope_emulator: Emulator
+) -> None:
+    from dashscope_ws import BadRequestError
+
+    with pytest.raises(BadRequestError) as info:
+        run(mode, make_client(), "embed", ["fine", bad], model="text-embedding-v4")
+    assert info.value.code == "InvalidParameter"
+    assert "input length" in str(info.value.message)
+    assert len(dashscope_emulator.requests) == 1  # a 400 is never retried
+
+
+@MODES
 @pytest.mark.parametrize(
     ("model", "path"),
     [

@@ -92,10 +92,12 @@ def test_rate_limited_with_retry_after_and_extra_headers(call: Call, emu: Emulat
     assert response.json()["code"] == "Throttling.RateQuota"
 
 
-def test_auth_runs_before_scripted_replies(call: Call, emu: Emulator) -> None:
+def test_auth_and_validation_run_before_scripted_replies(call: Call, emu: Emulator) -> None:
     emu.enqueue(ScriptedReply(text="scripted"))
     assert call(TEXT_PATH, chat_body(), key="sk-bad").status_code == 401
     assert call(TEXT_PATH, chat_body(), key=SUB_KEY).status_code == 403
+    invalid = chat_body(temperature=5)
+    assert call(TEXT_PATH, invalid, key=MAIN_KEY).status_code == 400
     assert emu.pending == 1  # not consumed by the rejected requests
     assert (
         content_of(call(TEXT_PATH, chat_body(), key=SUB_KEY, workspace=SUB_WORKSPACE)) == "scripted"

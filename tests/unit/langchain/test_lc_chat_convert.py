@@ -23,7 +23,6 @@ from langchain_dashscope_ws._convert import (
     chunk_to_message_chunk,
     messages_to_wire,
     result_to_message,
-    tool_choice_to_wire,
     usage_to_metadata,
 )
 
@@ -36,12 +35,6 @@ def sent(messages: list[BaseMessage], model: str) -> list[dict[str, object]]:
     request = build_chat_request(CONFIG, model=model, messages=wire, parameters={}, stream=False)
     assert request.json is not None
     return request.json["input"]["messages"]  # type: ignore[no-any-return]
-
-
-TOOLS = [
-    {"type": "function", "function": {"name": "get_weather", "parameters": {}}},
-    {"type": "function", "function": {"name": "get_time", "parameters": {}}},
-]
 
 
 def test_roles_and_tool_call_replay() -> None:
@@ -311,29 +304,60 @@ def test_non_final_chunk_has_only_provider_metadata() -> None:
     assert chunk.usage_metadata is None
 
 
-# The rule itself is tested in tests/unit/core/test_adapters_shared.py; these check
-# that LangChain's spellings reach it unchanged.
-@pytest.mark.parametrize(
-    ("choice", "expected"),
-    [
-        (None, None),
-        ("auto", "auto"),
-        ("get_time", {"type": "function", "function": {"name": "get_time"}}),
-        (
-            {"type": "tool", "name": "get_time"},
-            {"type": "function", "function": {"name": "get_time"}},
+def test_fragments_arriving_with_the_finish_reason_are_not_the_final_chunk() -> None:
+    # LangChain reads the final chunk's tool calls as complete calls (v1 content
+    # blocks), so the last fragment goes first and close() sends the final chunk.
+    converter = StreamConverter(model="qwen-plus")
+    first = converter.convert(ChatChunk(tool_calls=(ToolCallDelta(0, "c1", "f", '{"a": '),)))
+    finishing = converter.convert(
+        ChatChunk(
+            tool_calls=(ToolCallDelta(0, None, None, "1}"),),
+            finish_reason="tool_calls",
+            usage=Usage(2, 3, 5),
+        )
+    )
+    closing = converter.close()
+    assert finishing.chunk_position is None
+    assert finishing.usage_metadata is None
+    assert isinstance(closing, AIMessageChunk)
+    assert closing.chunk_position == "last"
+    assert closing.response_metadata["finish_reason"] == "tool_calls"
+    assert closing.usage_metadata is not None
+    assert closing.usage_metadata["total_tokens"] == 5
+    merged = first + finishing + closing
+    assert merged.tool_calls == [{"name": "f", "args": {"a": 1}, "id": "c1", "type": "tool_call"}]
+
+
+def test_v1_blocks_keep_streamed_tool_fragments_apart_from_other_blocks() -> None:
+    fragment = chunk_to_message_chunk(
+        ChatChunk(reasoning="hm", tool_calls=(ToolCallDelta(0, "c1", "f", "{}"),)), model="m"
+    )
+    assert fragment.content_blocks == [
+        {"type": "reasoning", "reasoning": "hm"},
+        {"type": "tool_call_chunk", "id": "c1", "name": "f", "args": "{}", "index": "lc_tc_0"},
+    ]
+    message = result_to_message(
+        ChatResult(
+            text="ok",
+            tool_calls=(
+                ToolCall(id="c1", name="f", arguments='{"a": 1}'),
+                ToolCall(id="c2", name="g", arguments="{oops"),
+            ),
         ),
-    ],
-)
-def test_tool_choice_mapping(choice: object, expected: object) -> None:
-    assert tool_choice_to_wire(choice, TOOLS) == expected  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize("choice", ["any", "required", True])
-def test_forcing_any_tool_names_the_only_tool_and_refuses_several(choice: object) -> None:
-    assert tool_choice_to_wire(choice, TOOLS[:1]) == {  # type: ignore[arg-type]
-        "type": "function",
-        "function": {"name": "get_weather"},
+        model="m",
+    )
+    assert [block["type"] for block in message.content_blocks] == [
+        "text",
+        "tool_call",
+        "invalid_tool_call",
+    ]
+    assert message.content_blocks[1] == {
+        "type": "tool_call",
+        "name": "f",
+        "args": {"a": 1},
+        "id": "c1",
     }
-    with pytest.raises(ValueError, match="single named function"):
-        tool_choice_to_wire(choice, TOOLS)  # type: ignore[arg-type]
+    foreign = AIMessage(
+        content=[{"type": "text", "text": "x"}], response_metadata={"model_provider": "dashscope"}
+    )
+    assert foreign.content_blocks == [{"type": "text", "text": "x"}]  # generic reading applies

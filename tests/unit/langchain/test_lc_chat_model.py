@@ -215,6 +215,7 @@ def test_cut_stream_and_refused_connection_are_typed(
     with pytest.raises(lc.ModelConnectionError) as refused:
         dead.invoke("hi")
     assert isinstance(refused.value, core.APIConnectionError)
+    dead.close()
 
 
 def test_retries_use_the_core_retry_count(

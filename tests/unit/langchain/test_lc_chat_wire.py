@@ -278,6 +278,28 @@ def test_reasoning_as_v1_blocks_also_on_tool_call_turns(
     assert reply.tool_calls[0]["args"] == {"city": "Hangzhou", "days": 3}
 
 
+def test_streamed_v1_blocks_equal_the_invoked_ones_on_a_tool_call_turn(
+    make_chat: MakeChat, dashscope_emulator: Emulator
+) -> None:
+    turn = ScriptedReply(reasoning="Two tools needed.", text="Checking.", tool_calls=PARALLEL)
+    dashscope_emulator.enqueue(turn, turn)
+    llm = make_chat(output_version="v1").bind_tools([WEATHER_TOOL, TIME_TOOL])
+    invoked = llm.invoke("Weather in Hangzhou and time in Beijing?")
+    streamed = _merge(list(llm.stream("Weather in Hangzhou and time in Beijing?")))  # type: ignore[arg-type]
+
+    def without_index(content: Any) -> list[dict[str, Any]]:
+        return [{k: v for k, v in block.items() if k != "index"} for block in content]
+
+    assert [block["type"] for block in streamed.content] == [  # type: ignore[index]
+        "reasoning",
+        "text",
+        "tool_call",
+        "tool_call",
+    ]
+    assert without_index(streamed.content) == without_index(invoked.content)
+    assert streamed.tool_calls == invoked.tool_calls
+
+
 async def test_async_stream_and_invoke(amake_chat: MakeChat, dashscope_emulator: Emulator) -> None:
     dashscope_emulator.enqueue(
         ScriptedReply(tool_calls=PARALLEL), ScriptedReply(tool_calls=PARALLEL)

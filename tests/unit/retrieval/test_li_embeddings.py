@@ -130,3 +130,19 @@ def test_key_not_serialised_and_clients_separate(emu: Emulator) -> None:
     second.get_query_embedding("b")
     keys = [r.headers["Authorization"] for r in embedding_requests(emu)]
     assert keys == [f"Bearer {SUB_KEY}", f"Bearer {MAIN_KEY}"]
+
+
+@MODES
+async def test_instruct_sent_with_both_text_types(emu: Emulator, mode: str) -> None:
+    emb = make(emu, instruct="Retrieve the office hours.")
+    if mode == "sync":
+        emb.get_query_embedding("q")
+        emb.get_text_embedding_batch(["a"])
+    else:
+        await emb.aget_query_embedding("q")
+        await emb.aget_text_embedding_batch(["a"])
+    sent = [parameters_of(r) for r in embedding_requests(emu)]
+    assert [(p["text_type"], p["instruct"]) for p in sent] == [
+        ("query", "Retrieve the office hours."),
+        ("document", "Retrieve the office hours."),
+    ]

@@ -142,3 +142,18 @@ async def test_errors_propagate_typed(emu: Emulator, mode: str) -> None:
         await run(rerank, nodes(), "Paris", mode)
     assert caught.value.code == "NOT AUTHORIZED"
     assert SUB_KEY not in str(caught.value)
+
+
+@MODES
+async def test_top_n_and_instruct_are_sent(emu: Emulator, mode: str) -> None:
+    rerank = make(emu, model="qwen3-rerank", top_n=2, instruct="Find the landmark.")
+    assert len(await run(rerank, nodes(), "Paris", mode)) == 2
+    (request,) = rerank_requests(emu)
+    assert (request.json["top_n"], request.json["instruct"]) == (2, "Find the landmark.")
+    assert request.json["documents"] == list(TEXTS.values())
+
+
+def test_key_not_serialised(emu: Emulator) -> None:
+    rerank = make(emu)
+    for text in (repr(rerank), str(rerank.to_dict()), rerank.to_json()):
+        assert SUB_KEY not in text
