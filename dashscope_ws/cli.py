@@ -16,14 +16,13 @@ or 130 after Ctrl-C; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
 from .client import DashScopeClient
-from .config import validate_workspace
+from .demo import connection
 from .errors import DashScopeError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -61,21 +60,8 @@ def _error_line(error: BaseException) -> str:
 @contextmanager
 def _client(workspace: str | None) -> Iterator[DashScopeClient]:
     """A client for the configured service, or for the built-in emulator without a key."""
-    if os.environ.get("DASHSCOPE_API_KEY"):
-        with DashScopeClient(workspace=workspace) as client:
-            yield client
-        return
-    from .emulator import SUB_KEY, SUB_WORKSPACE, Emulator
-
-    ws = validate_workspace(workspace or SUB_WORKSPACE)  # before starting a server for nothing
-    with Emulator() as emulator:
-        print(
-            f"dashscope-ws: DASHSCOPE_API_KEY is not set; using the built-in emulator at "
-            f"{emulator.base_url} (workspace {ws})",
-            file=sys.stderr,
-        )
-        with DashScopeClient(api_key=SUB_KEY, base_url=emulator.base_url, workspace=ws) as client:
-            yield client
+    with connection(sys.stderr, workspace) as settings, DashScopeClient(**settings) as client:
+        yield client
 
 
 # ---------------------------------------------------------------------------- chat

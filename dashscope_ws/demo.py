@@ -8,6 +8,7 @@ Imported only by the command line: the core never imports a framework.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import sys
@@ -15,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any, TextIO
+
+from dashscope_ws.config import ClientConfig, validate_workspace
 
 __all__ = ["connection", "require_frameworks", "run_demo", "sample_documents"]
 
@@ -52,22 +55,50 @@ def _installed(module: str) -> bool:
 
 @contextmanager
 def connection(err: TextIO, workspace: str | None = None) -> Iterator[dict[str, Any]]:
-    """Settings for the adapters: the real service if a key is set, else the emulator."""
+    """Connection settings for a client or an adapter: the real service, or the emulator.
+
+    With ``DASHSCOPE_API_KEY`` set, only an explicit ``workspace`` is passed on; the key and
+    every other setting come from the environment as usual. Without it, the embedded
+    emulator serves for the duration of the ``with`` block, and ``err`` is told so.
+    """
     if os.environ.get("DASHSCOPE_API_KEY"):
-        ws = workspace or os.environ.get("DASHSCOPE_WORKSPACE") or None
-        print(f"Using DashScope with workspace {ws or '(default)'}.", file=err)
-        yield {"workspace": ws} if ws else {}
+        yield {"workspace": workspace} if workspace else {}
         return
     from dashscope_ws.emulator import SUB_KEY, SUB_WORKSPACE, Emulator
 
+    ws = validate_workspace(workspace or SUB_WORKSPACE)  # before starting a server for nothing
     with Emulator() as emu:
         print(
             f"DASHSCOPE_API_KEY is not set: running against the local emulator at "
-            f"{emu.base_url} as the sub-account in workspace {SUB_WORKSPACE}.",
+            f"{emu.base_url} as the sub-account in workspace {ws}.",
             file=err,
         )
-        ws = workspace or SUB_WORKSPACE
         yield {"api_key": SUB_KEY, "workspace": ws, "base_url": emu.base_url}
+
+
+@contextmanager
+def _closed_event_loop() -> Iterator[None]:
+    """Lend the main thread an event loop and close it afterwards.
+
+    llama-index's sync query path counts tokens through ``asyncio.get_event_loop()``, which
+    silently creates a main-thread loop that nobody closes; its sockets would then leak
+    until garbage collection. Leaving no loop set afterwards is what ``asyncio.run`` does too.
+    Under a running loop (a notebook) llama-index uses a thread of its own: nothing to lend.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        yield
+        return
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        yield
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 def langchain_chain(settings: dict[str, Any], out: TextIO, model: str = CHAT_MODEL) -> str:
@@ -133,8 +164,13 @@ def run_demo(
 ) -> int:
     """Run both halves of the demo; returns the process exit code."""
     require_frameworks()
+    if os.environ.get("DASHSCOPE_API_KEY"):
+        # Resolving also validates every DASHSCOPE_* setting before any work starts.
+        ws = ClientConfig.resolve(workspace=workspace).workspace
+        print(f"Using DashScope with workspace {ws or '(default)'}.", file=err)
     with connection(err, workspace) as settings:
         langchain_chain(settings, out, model)
         print(file=out)
-        llamaindex_rag(settings, out, err, model)
+        with _closed_event_loop():
+            llamaindex_rag(settings, out, err, model)
     return 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+from typing import Any
 
 import pytest
 import requests
@@ -47,7 +49,7 @@ def test_without_a_key_the_connection_is_the_emulator_as_the_sub_account(
     ("env_workspace", "flag", "expected"),
     [
         (None, None, {}),
-        ("ws-env", None, {"workspace": "ws-env"}),
+        ("ws-env", None, {}),  # the adapters resolve DASHSCOPE_WORKSPACE themselves
         ("ws-env", "ws-flag", {"workspace": "ws-flag"}),
     ],
 )
@@ -84,3 +86,33 @@ def test_run_demo_writes_answers_to_out_and_progress_to_err(
     assert "  source: workspaces.md" in out.getvalue()
     assert "Embedding" not in out.getvalue()
     assert "Embedding 6 sample documents... done." in err.getvalue()
+
+
+def test_run_demo_closes_the_event_loop_llama_index_runs_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # llama-index's sync paths call asyncio.get_event_loop(); an unclosed loop leaks sockets.
+    monkeypatch.delenv("DASHSCOPE_API_KEY", raising=False)
+    real_rag = demo.llamaindex_rag
+    seen: list[asyncio.AbstractEventLoop] = []
+
+    def rag(*args: Any) -> tuple[str, list[str]]:
+        seen.append(asyncio.get_event_loop())
+        return real_rag(*args)
+
+    monkeypatch.setattr(demo, "llamaindex_rag", rag)
+    assert demo.run_demo(out=io.StringIO(), err=io.StringIO()) == 0
+    [loop] = seen
+    assert loop.is_closed()
+
+
+def test_with_a_key_the_demo_names_the_resolved_workspace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-from-env")
+    monkeypatch.setenv("DASHSCOPE_WORKSPACE_ID", "ws-legacy")  # the legacy variable counts too
+    monkeypatch.setattr(demo, "langchain_chain", lambda *args: "")
+    monkeypatch.setattr(demo, "llamaindex_rag", lambda *args: ("", []))
+    err = io.StringIO()
+    assert demo.run_demo(out=io.StringIO(), err=err) == 0
+    assert err.getvalue() == "Using DashScope with workspace ws-legacy.\n"
