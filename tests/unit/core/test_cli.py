@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import dashscope_ws
 import dashscope_ws.cli
 import dashscope_ws.emulator
 from dashscope_ws.cli import main
@@ -464,3 +465,33 @@ def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main([])
     assert info.value.code == 2
+
+
+def test_emulator_command_serves_until_interrupted(tmp_path: Any) -> None:
+    """`dashscope-ws emulator` end to end: a real server, with a config file, then Ctrl-C."""
+    config = tmp_path / "emulator.json"
+    config.write_text(json.dumps({"keys": {"sk-team": "ws-team"}, "workspaces": ["ws-team"],
+                                  "grants": {"ws-team": ["qwen-turbo"]}}))  # fmt: skip
+    command = [sys.executable, "-m", "dashscope_ws", "emulator", "--port", "0",
+               "--config", str(config)]  # fmt: skip
+    process = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().split()[-1]
+        assert base_url.startswith("http://127.0.0.1:")
+        assert base_url.endswith("/api/v1")
+        client = dashscope_ws.DashScopeClient(
+            api_key="sk-team", workspace="ws-team", base_url=base_url, max_retries=0
+        )
+        with client:
+            assert client.chat([{"role": "user", "content": "hi"}], model="qwen-turbo").text
+            with pytest.raises(dashscope_ws.PermissionDeniedError) as denied:
+                client.chat([{"role": "user", "content": "hi"}], model="qwen-plus")
+        assert denied.value.code == "Model.AccessDenied"  # the config file's grants apply
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode in (0, 130)
+    assert "Traceback" not in stderr
