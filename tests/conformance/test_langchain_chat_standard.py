@@ -1,7 +1,8 @@
-"""langchain-tests' standard integration suite for ChatDashScope, against the emulator.
+"""langchain-tests' standard suites for ChatDashScope: unit (no network) and integration.
 
-The emulator is started once for the test class on a free loopback port; every test
-talks to it with the sub-workspace key, so the workspace plumbing is exercised on
+Both declare the model's capabilities once (``_Capabilities``). The integration suite
+runs against an emulator started once for the test class on a free loopback port; every
+test talks to it with the sub-workspace key, so the workspace plumbing is exercised on
 every call.
 """
 
@@ -11,39 +12,22 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_tests.integration_tests import ChatModelIntegrationTests
+from langchain_tests.unit_tests import ChatModelUnitTests
+from syrupy.assertion import SnapshotAssertion
 
 from dashscope_ws.emulator import SUB_KEY, SUB_WORKSPACE, Emulator, ScriptedReply
 from langchain_dashscope_ws import ChatDashScope
 
 
-class TestChatDashScopeStandardIntegration(ChatModelIntegrationTests):
-    emulator: Emulator
-
-    @pytest.fixture(autouse=True, scope="class")
-    @classmethod
-    def _running_emulator(cls) -> Iterator[Emulator]:
-        with Emulator() as emulator:
-            cls.emulator = emulator
-            yield emulator
-
-    @pytest.fixture(autouse=True)
-    def _fresh_emulator(self, _running_emulator: Emulator) -> None:
-        _running_emulator.reset()
+class _Capabilities:
+    """What ChatDashScope supports, declared once for both standard suites."""
 
     @property
     def chat_model_class(self) -> type[ChatDashScope]:
         return ChatDashScope
-
-    @property
-    def chat_model_params(self) -> dict[str, Any]:
-        return {
-            "model": "qwen-plus",
-            "api_key": SUB_KEY,
-            "workspace": SUB_WORKSPACE,
-            "base_url": self.emulator.base_url,
-        }
 
     @property
     def has_tool_choice(self) -> bool:
@@ -69,6 +53,56 @@ class TestChatDashScopeStandardIntegration(ChatModelIntegrationTests):
     @property
     def model_override_value(self) -> str:
         return "qwen-max"
+
+
+class TestChatDashScopeStandardUnit(_Capabilities, ChatModelUnitTests):
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": "qwen-plus", "workspace": "ws-emu-sub"}
+
+    @property
+    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+        return (
+            {"DASHSCOPE_API_KEY": "sk-from-env"},
+            {"model": "qwen-plus"},
+            {"api_key": "sk-from-env", "model": "qwen-plus"},
+        )
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason=(
+            "langchain-core 1.8's load(allowed_objects='all') revives only the classes listed "
+            "in langchain_core.load.mapping, so no third-party model can pass the round trip "
+            "this test performs; dumpd() still matches the snapshot, and the round trip with "
+            "allowed_objects=[ChatDashScope] is tested in test_lc_chat_model.py"
+        ),
+    )
+    def test_serdes(self, model: BaseChatModel, snapshot: SnapshotAssertion) -> None:
+        super().test_serdes(model, snapshot)
+
+
+class TestChatDashScopeStandardIntegration(_Capabilities, ChatModelIntegrationTests):
+    emulator: Emulator
+
+    @pytest.fixture(autouse=True, scope="class")
+    @classmethod
+    def _running_emulator(cls) -> Iterator[Emulator]:
+        with Emulator() as emulator:
+            cls.emulator = emulator
+            yield emulator
+
+    @pytest.fixture(autouse=True)
+    def _fresh_emulator(self, _running_emulator: Emulator) -> None:
+        _running_emulator.reset()
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {
+            "model": "qwen-plus",
+            "api_key": SUB_KEY,
+            "workspace": SUB_WORKSPACE,
+            "base_url": self.emulator.base_url,
+        }
 
     def _call(self, prompt: str, *, stream: bool, **params: Any) -> AIMessage:
         llm = ChatDashScope(**{**self.chat_model_params, **params})
