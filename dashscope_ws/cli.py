@@ -16,6 +16,7 @@ or 130 after Ctrl-C; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -332,6 +333,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print("\ndashscope-ws: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`dashscope-ws chat ... | head -1`): stop quietly, like other
+        # Unix tools, and keep Python from complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:
         if debug:
             raise

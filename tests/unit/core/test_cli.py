@@ -495,3 +495,23 @@ def test_emulator_command_serves_until_interrupted(tmp_path: Any) -> None:
         _, stderr = process.communicate(timeout=30)
     assert process.returncode in (0, 130)
     assert "Traceback" not in stderr
+
+
+def test_a_closed_stdout_pipe_ends_quietly(dashscope_emulator: Emulator) -> None:
+    """`dashscope-ws chat ... | head -c 1`: no traceback, the conventional SIGPIPE status."""
+    dashscope_emulator.enqueue(ScriptedReply(text="word " * 20_000))  # far more than a pipe buffer
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE_")}
+    env |= {"DASHSCOPE_API_KEY": MAIN_KEY, "DASHSCOPE_BASE_URL": dashscope_emulator.base_url}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dashscope_ws", "chat", "hi"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert process.stdout is not None
+    assert process.stdout.read(1) == b"w"
+    process.stdout.close()  # the reader goes away mid-answer
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 141
+    assert b"Traceback" not in stderr
+    assert b"BrokenPipeError" not in stderr
