@@ -134,13 +134,20 @@ class SSEDecoder:
             self._pending_cr = data[-1:] == b"\r"
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         buf = self._buf
-        text: bytes | bytearray
+        limit = self.max_line_bytes
+        text: bytes | bytearray = data
+        scan = 0
         if buf:
             buf += data
-            text, scan = buf, self._scan
-        else:
-            text, scan = data, 0
-        limit = self.max_line_bytes
+            scan = self._scan
+            if buf.find(b"\n\n", scan) < 0:  # still inside one event: nothing to cut
+                if len(buf) > limit:
+                    return self._fail([])
+                self._scan = len(buf) - 1
+                return []
+            # Events complete: work on bytes (hashable lines, one copy of consumed input).
+            text = bytes(buf)
+            buf.clear()
         blocks: list[bytes] = []
         start = 0
         find = text.find
@@ -148,14 +155,12 @@ class SSEDecoder:
             if end - start > limit:
                 return self._fail(blocks)
             if end > start:
-                blocks.append(text[start:end])
+                blocks.append(text[start:end])  # type: ignore[arg-type]
             start = scan = end + 2
         if len(text) - start > limit:
             return self._fail(blocks)
-        if text is buf:
-            del buf[:start]
-        elif start < len(text):
-            buf += text[start:]
+        if start < len(text):
+            buf += text[start:] if start else text
         self._scan = len(buf) - 1 if buf else 0
         return blocks
 
@@ -169,42 +174,73 @@ class SSEDecoder:
         return blocks
 
     def _event(self, block: bytes) -> SSEEvent | None:
+        # Ordered for DashScope's "id / event:result / :HTTP_STATUS/200 / data" events;
+        # the exact-line checks are shortcuts, the generic branch is the WHATWG rule.
         data: list[bytes] = []
-        event = retry = status = http_status = None
+        event: str | None = None
+        retry = status = http_status = None
         for line in block.split(b"\n"):
-            if not line:
-                continue  # only possible at the start of a block: an empty dispatch
-            if line[0] == 58:  # b":" - a comment; DashScope puts the real status in one
-                rest = line[1:].lstrip()
-                digits = rest[12:15]
-                if rest.startswith(_STATUS_PREFIX) and len(digits) == 3 and digits.isdigit():
-                    http_status = int(digits)
-                continue
-            name, colon, value = line.partition(b":")
-            if colon and value[:1] == b" ":
-                value = value[1:]
-            if name == b"data":
-                data.append(value)
-            elif name == b"event":
-                event = value
-            elif name == b"id":
-                if b"\0" not in value:
-                    self._last_id = value.decode("utf-8", "replace")
-            elif name == b"retry":
-                if value.isdigit():
-                    retry = int(value)
-            elif name == b"status" and value.strip().isdigit():
-                status = int(value.strip())
+            if line[:5] == b"data:":
+                data.append(line[6:] if line[5:6] == b" " else line[5:])
+            elif line[:1] == b":":  # a comment; DashScope puts the real status in one
+                code = _STATUS_COMMENTS.get(line) or _comment_status(line)
+                if code is not None:
+                    http_status = code
+            elif line == b"event:result":
+                event = "result"
+            elif line:  # an empty line only occurs at the start of a block: no event
+                name, colon, value = line.partition(b":")
+                if colon and value[:1] == b" ":
+                    value = value[1:]
+                if name == b"data":
+                    data.append(value)  # "data" without a colon
+                elif name == b"event":
+                    event = value.decode("utf-8", "replace")
+                elif name == b"id":
+                    if b"\0" not in value:
+                        self._last_id = value.decode("utf-8", "replace")
+                elif name == b"retry":
+                    if value.isdigit():
+                        retry = int(value)
+                elif name == b"status" and value.strip().isdigit():
+                    status = int(value.strip())
         if not data and not event:
             return None
         return SSEEvent(
-            event.decode("utf-8", "replace") if event else "message",
-            b"\n".join(data).decode("utf-8", "replace"),
+            event or "message",
+            (data[0] if len(data) == 1 else b"\n".join(data)).decode("utf-8", "replace"),
             self._last_id,
             retry,
             status,
             http_status,
         )
+
+
+_NO_DATA = object()
+
+
+def _slow_json(data: str) -> Any:
+    """The slow road of :meth:`ChatStreamDecoder._chunk`; ``_NO_DATA`` for empty/[DONE]."""
+    data = data.strip()
+    if not data or data == "[DONE]":
+        return _NO_DATA
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        raise StreamProtocolError(f"invalid JSON in stream event: {data[:_SNIPPET]!r}") from None
+
+
+_scan_once = json.JSONDecoder().scan_once
+_STATUS_COMMENTS = {b":HTTP_STATUS/%d" % code: code for code in range(100, 600)}
+
+
+def _comment_status(line: bytes) -> int | None:
+    """The code of an ``:HTTP_STATUS/NNN`` comment written some other way, else ``None``."""
+    rest = line[1:].lstrip()
+    digits = rest[12:15]
+    if rest.startswith(_STATUS_PREFIX) and len(digits) == 3 and digits.isdigit():
+        return int(digits)
+    return None
 
 
 class ChatStreamDecoder:
@@ -290,18 +326,17 @@ class ChatStreamDecoder:
         if event.event == "error":
             raise self._error(event, json_object(data) if data.strip() else {})
         try:
-            payload = json.loads(data)
-        except (ValueError, RecursionError):
-            data = data.strip()
-            if not data or data == "[DONE]":
+            # The C scanner behind json.loads, without its wrapper; anything unusual
+            # (surrounding whitespace, trailing data, "[DONE]") takes the json.loads road.
+            payload, end = _scan_once(data, 0)
+            if end != len(data):
+                payload = json.loads(data)
+        except (StopIteration, ValueError, RecursionError):
+            payload = _slow_json(data)
+            if payload is _NO_DATA:
                 return None
-            raise StreamProtocolError(
-                f"invalid JSON in stream event: {data[:_SNIPPET]!r}"
-            ) from None
         if payload.__class__ is not dict:
-            raise invalid_response(
-                "stream event is not a JSON object", data, request_id=None
-            )
+            raise invalid_response("stream event is not a JSON object", data, request_id=None)
         if (not payload.get("output") or "error" in payload) and is_error_payload(payload):
             raise self._error(event, payload)
         try:

@@ -205,28 +205,29 @@ def parse_usage(raw: Any) -> Usage:
     """Native usage object -> :class:`Usage` (``total_tokens`` computed when absent).
 
     ``Usage.raw`` is the wire object itself (not a copy: results are never mutated).
+    Called once per stream event, hence the exact-``int`` shortcuts.
     """
-    if not isinstance(raw, dict):
+    if raw.__class__ is not dict:
         return Usage()
-    input_tokens = _int_or_none(raw.get("input_tokens"))
-    output_tokens = _int_or_none(raw.get("output_tokens"))
-    total = _int_or_none(raw.get("total_tokens"))
-    if total is None and input_tokens is not None and output_tokens is not None:
-        total = input_tokens + output_tokens
-    prompt_details = raw.get("prompt_tokens_details")
-    output_details = raw.get("output_tokens_details")
-    return Usage(
-        input_tokens,
-        output_tokens,
-        total,
-        _int_or_none(prompt_details.get("cached_tokens"))
-        if isinstance(prompt_details, dict)
-        else None,
-        _int_or_none(output_details.get("reasoning_tokens"))
-        if isinstance(output_details, dict)
-        else None,
-        raw,
-    )
+    input_tokens = raw.get("input_tokens")
+    if input_tokens.__class__ is not int:
+        input_tokens = _int_or_none(input_tokens)
+    output_tokens = raw.get("output_tokens")
+    if output_tokens.__class__ is not int:
+        output_tokens = _int_or_none(output_tokens)
+    total = raw.get("total_tokens")
+    if total.__class__ is not int:
+        total = _int_or_none(total)
+        if total is None and input_tokens is not None and output_tokens is not None:
+            total = input_tokens + output_tokens
+    cached = reasoning = None
+    details = raw.get("prompt_tokens_details")
+    if details.__class__ is dict:
+        cached = _int_or_none(details.get("cached_tokens"))
+    details = raw.get("output_tokens_details")
+    if details.__class__ is dict:
+        reasoning = _int_or_none(details.get("reasoning_tokens"))
+    return Usage(input_tokens, output_tokens, total, cached, reasoning, raw)
 
 
 def _int_or_none(value: Any) -> int | None:
