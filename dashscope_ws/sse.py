@@ -439,4 +439,3 @@ class ChatStreamDecoder:
                 ToolCallDelta(index=index, id=call_id, name=name, arguments=arguments or None)
             )
         return tuple(deltas)
-
