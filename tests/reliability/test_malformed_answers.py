@@ -12,7 +12,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -73,8 +73,10 @@ def test_malformed_chat_answer_raises_typed_error(payload: Any) -> None:
     error = info.value
     assert error.status_code == 200
     assert error.request_id == (RID if "request_id" in payload else "hdr-1")
-    assert error.body == body.decode()[:200] and len(error.body) <= 200
-    assert error.message and error.message in str(error)
+    assert error.body == body.decode()[:200]
+    assert len(error.body) <= 200
+    assert error.message
+    assert error.message in str(error)
 
 
 def test_error_message_names_the_field() -> None:
@@ -145,7 +147,8 @@ def test_malformed_stream_event_raises_after_the_good_chunks(payload: Any) -> No
     with pytest.raises(APIResponseValidationError) as info:
         decoder.close()
     assert info.value.status_code == 200
-    assert info.value.body and len(info.value.body) <= 200
+    assert info.value.body
+    assert len(info.value.body) <= 200
     if isinstance(payload, dict) and "request_id" in payload:
         assert info.value.request_id == RID
 
@@ -155,7 +158,8 @@ def test_usage_only_stream_event_is_not_an_error() -> None:
     chunks = decoder.feed(
         _event({"output": {"choices": []}, "usage": {"input_tokens": 1}, "request_id": RID})
     )
-    assert chunks[0].text == "" and chunks[0].usage is not None
+    assert chunks[0].text == ""
+    assert chunks[0].usage is not None
     with pytest.raises(StreamProtocolError, match="final event"):
         decoder.close()
 
@@ -251,10 +255,10 @@ def test_rerank_top_n_is_optional_and_no_documents_means_no_results() -> None:
 
 
 class _Canned(BaseHTTPRequestHandler):
-    answers: list[tuple[str, bytes]] = []  # (content type, body) by request order
+    answers: ClassVar[list[tuple[str, bytes]]] = []  # (content type, body) by request order
     requests = 0
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         content_type, body = self.answers[min(type(self).requests, len(self.answers) - 1)]
         type(self).requests += 1
@@ -312,9 +316,12 @@ def test_client_stream_raises_after_the_good_chunk(canned: type[_Canned]) -> Non
     stream = GOOD_EVENT + _event(MALFORMED_EVENTS["function-a-string"])
     canned.answers = [("text/event-stream", stream)]
     texts: list[str] = []
+
+    def consume(client: DashScopeClient) -> None:
+        texts.extend(chunk.text for chunk in client.stream_chat(USER, model="qwen-plus"))
+
     with _client(canned) as client, pytest.raises(APIResponseValidationError):
-        for chunk in client.stream_chat(USER, model="qwen-plus"):
-            texts.append(chunk.text)
+        consume(client)
     assert texts == ["Hel"]
     assert canned.requests == 1
 
