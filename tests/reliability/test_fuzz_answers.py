@@ -113,7 +113,7 @@ STREAM_EVENTS: list[dict[str, Any]] = [
             ]
         },
         "request_id": "d30a9914",
-    },  # fmt: skip
+    },
     {
         "output": {
             "choices": [
@@ -255,7 +255,7 @@ def test_stream_decoder_returns_valid_chunks_or_a_typed_error(data: st.DataObjec
     if data.draw(st.integers(min_value=0, max_value=9)) == 0:
         stream = stream[: data.draw(st.integers(min_value=0, max_value=len(stream)))]
     cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=6)))
-    pieces = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)])]
+    pieces = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
     decoder = ChatStreamDecoder(model="qwen-plus")
     chunks: list[ChatChunk] = []
     try:
