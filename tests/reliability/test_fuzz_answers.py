@@ -171,7 +171,8 @@ def _mutate(draw: st.DrawFn, document: Any) -> Any:
         path = draw(st.sampled_from(list(_paths(document))))
         operation = draw(st.sampled_from(["delete", "replace", "wrap"]))
         if not path:
-            document = [document] if operation == "wrap" else draw(st.sampled_from(REPLACEMENTS))
+            replacement = copy.deepcopy(draw(st.sampled_from(REPLACEMENTS)))
+            document = [document] if operation == "wrap" else replacement
             continue
         parent = document
         for step in path[:-1]:
