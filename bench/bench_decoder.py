@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashscope_ws.sse import ChatStreamDecoder  # noqa: E402
+from dashscope_ws.sse import ChatStreamDecoder
 
 READ = 4096
 
