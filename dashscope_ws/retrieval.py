@@ -22,11 +22,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .protocol import HTTPRequest
-from .wire import ShapeError, header_value, invalid_response, load_success_body
 from .types import EmbeddingResult, RerankItem, RerankResult, Usage
+from .wire import ShapeError, header_value, invalid_response, load_success_body
 
 if TYPE_CHECKING:
     from .config import ClientConfig
@@ -420,7 +420,7 @@ def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

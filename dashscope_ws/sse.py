@@ -24,6 +24,7 @@ returns the chunks and the error is raised by the next ``feed``/``close``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,7 +136,7 @@ class SSEDecoder:
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         buf = self._buf
         limit = self.max_line_bytes
-        text: bytes | bytearray = data
+        text = data
         scan = 0
         if buf:
             buf += data
@@ -155,7 +156,7 @@ class SSEDecoder:
             if end - start > limit:
                 return self._fail(blocks)
             if end > start:
-                blocks.append(text[start:end])  # type: ignore[arg-type]
+                blocks.append(text[start:end])
             start = scan = end + 2
         if len(text) - start > limit:
             return self._fail(blocks)
@@ -230,7 +231,8 @@ def _slow_json(data: str) -> Any:
         raise StreamProtocolError(f"invalid JSON in stream event: {data[:_SNIPPET]!r}") from None
 
 
-_scan_once = json.JSONDecoder().scan_once
+# The C scanner json.loads itself ends in (typeshed does not declare the attribute).
+_scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _STATUS_COMMENTS = {b":HTTP_STATUS/%d" % code: code for code in range(100, 600)}
 
 
