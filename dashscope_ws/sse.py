@@ -272,8 +272,8 @@ class ChatStreamDecoder:
         self._finished = False
         self._events = 0
         self._failure: DashScopeError | None = None
-        # Per tool-call index: name and arguments emitted so far (to turn
-        # cumulative snapshots into deltas and drop repeated names).
+        # Per tool-call index: name emitted so far (to drop repeated names), and the
+        # arguments of calls without an index (to turn cumulative snapshots into deltas).
         self._tool_names: dict[int, str] = {}
         self._tool_args: dict[int, str] = {}
 
@@ -431,12 +431,15 @@ class ChatStreamDecoder:
                 name = None  # repeated in every fragment/snapshot, not a delta
             elif name is not None:
                 self._tool_names[index] = self._tool_names.get(index, "") + name
-            seen = self._tool_args.get(index, "")
-            if arguments and not has_index and seen and arguments.startswith(seen):
-                # Cumulative snapshot (no index): emit only what is new.
-                arguments = arguments[len(seen) :]
-            if arguments:
-                self._tool_args[index] = seen + arguments
+            if arguments and not has_index:
+                # Without an index a call may be a cumulative snapshot: emit only what is new.
+                # (Indexed fragments are deltas already: nothing to remember, O(1) per chunk.)
+                seen = self._tool_args.get(index, "")
+                if seen and arguments.startswith(seen):
+                    self._tool_args[index] = arguments
+                    arguments = arguments[len(seen) :]
+                else:
+                    self._tool_args[index] = seen + arguments
             deltas.append(
                 ToolCallDelta(index=index, id=call_id, name=name, arguments=arguments or None)
             )
