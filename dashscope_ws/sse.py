@@ -189,6 +189,10 @@ class SSEDecoder:
                     http_status = code
             elif line == b"event:result":
                 event = "result"
+            elif line[:3] == b"id:":
+                value = line[4:] if line[3:4] == b" " else line[3:]
+                if b"\0" not in value:
+                    self._last_id = value.decode("utf-8", "replace")
             elif line:  # an empty line only occurs at the start of a block: no event
                 name, colon, value = line.partition(b":")
                 if colon and value[:1] == b" ":
@@ -395,8 +399,11 @@ class ChatStreamDecoder:
                 reasoning = text_field(reasoning, "reasoning_content")
             if "tool_calls" in message or "function_call" in message:
                 tool_calls = self._tool_deltas(message)
-            finish = normalise_finish_reason(choice.get("finish_reason"))
-        finish = finish or normalise_finish_reason(output.get("finish_reason"))
+            finish = choice.get("finish_reason")
+            if finish == "null":  # the wire's "still generating"
+                finish = None
+        if finish is None or finish.__class__ is not str or not finish:
+            finish = normalise_finish_reason(output.get("finish_reason"))
         if finish:
             self._finished = True
         usage = payload.get("usage")

@@ -223,7 +223,9 @@ def parse_usage(raw: Any) -> Usage:
     cached = reasoning = None
     details = raw.get("prompt_tokens_details")
     if details.__class__ is dict:
-        cached = _int_or_none(details.get("cached_tokens"))
+        cached = details.get("cached_tokens")
+        if cached.__class__ is not int:
+            cached = _int_or_none(cached)
     details = raw.get("output_tokens_details")
     if details.__class__ is dict:
         reasoning = _int_or_none(details.get("reasoning_tokens"))
