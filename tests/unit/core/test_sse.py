@@ -579,3 +579,15 @@ def test_mixed_line_ends_random_splits(transcript: str, eols: list[str], cuts: l
         previous = eol
     text = "".join(parts) + lines[-1]
     assert sse_events(split_at(text.encode(), cuts)) == expected_events(transcript)
+
+
+def test_stream_layer_does_not_import_the_chat_module() -> None:
+    import ast
+    import inspect
+
+    from dashscope_ws import sse, wire
+
+    for module in (sse, wire):
+        tree = ast.parse(inspect.getsource(module))
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert "protocol" not in imported, module.__name__
