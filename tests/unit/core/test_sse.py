@@ -585,9 +585,9 @@ def test_stream_layer_does_not_import_the_chat_module() -> None:
     import ast
     import inspect
 
-    from dashscope_ws import sse, wire
+    from dashscope_ws import events, sse, wire
 
-    for module in (sse, wire):
+    for module in (events, sse, wire):
         tree = ast.parse(inspect.getsource(module))
         imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         assert "protocol" not in imported, module.__name__
