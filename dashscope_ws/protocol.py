@@ -351,8 +351,10 @@ def _tool_calls(message: Mapping[str, Any], where: str) -> list[ToolCall]:
                 type=kind,
             )
         )
-    legacy = message.get("function_call")
+    legacy = message.get("function_call")  # the pre-tools shape: {"name", "arguments"}
     if not calls and legacy is not None:
+        if not isinstance(legacy, Mapping):
+            raise ShapeError(f"{where}.function_call is a {type(legacy).__name__}, not an object")
         _, _, name, arguments, _ = read_tool_call({"function": legacy}, f"{where}.function_call")
         if name is None:
             raise ShapeError(f"{where}.function_call has no name")

@@ -60,6 +60,7 @@ MALFORMED_CHAT: dict[str, Any] = {
     "function-without-name": _choice(
         {"content": "", "tool_calls": [{"id": "c", "function": {"arguments": "{}"}}]}, "tool_calls"
     ),
+    "legacy-function-call-a-string": _choice({"content": "", "function_call": "f"}, "null"),
     "empty-reply-without-finish": _choice({"role": "assistant", "content": ""}, "null"),
     "text-format-text-an-int": {"output": {"text": 3, "finish_reason": "stop"}, "request_id": RID},
 }
