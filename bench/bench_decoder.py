@@ -6,6 +6,10 @@ run; the report gives the median µs per event of each and their ratio.
 
 Run: ``python bench/bench_decoder.py [--events N] [--repeat R]``. Issue 11's target is a
 ratio of at most ~1.5.
+
+Last numbers (2-core machine shared with other jobs, 20,000 events, medians of 9): floor
+4.5 µs/event; ChatStreamDecoder 6.0-6.3 µs/event, ratio 1.33-1.42x (before the rewrite:
+14.5 µs/event, 3.3x).
 """
 
 from __future__ import annotations
