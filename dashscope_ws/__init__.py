@@ -12,6 +12,7 @@ from .client import DashScopeClient
 from .config import ClientConfig, SecretStr, package_version
 from .errors import (
     APIConnectionError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
@@ -40,6 +41,7 @@ __version__ = package_version()
 
 __all__ = [
     "APIConnectionError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",

@@ -2,23 +2,52 @@
 
 LlamaIndex streams carry the cumulative message, and ``chat()`` on a
 stream-only model folds a stream too; both use this one accumulator.
+
+Folding is O(n) overall: :meth:`ChatAccumulator.add` only appends a chunk's pieces,
+and :meth:`ChatAccumulator.result` joins just the pieces that arrived since the last
+call onto the text it already built, and returns the same object again while nothing
+new arrived. (Handing out the whole text after every chunk still copies it: a ``str``
+is immutable. Consumers that only need the new part should read the chunk's delta.)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from .types import ChatChunk, ChatResult, ToolCall, Usage
 
 __all__ = ["ChatAccumulator"]
 
+_join = "".join  # module-level so that a test can count the pieces joined
 
-@dataclass
+
+class _Text:
+    """A growing string: pieces are appended in O(1) and joined once, when read."""
+
+    __slots__ = ("_parts", "_value")
+
+    def __init__(self) -> None:
+        self._value = ""
+        self._parts: list[str] = []
+
+    def append(self, piece: str) -> None:
+        self._parts.append(piece)
+
+    @property
+    def value(self) -> str:
+        if self._parts:
+            self._value += _join(self._parts)
+            self._parts.clear()
+        return self._value
+
+
 class _ToolCallParts:
-    id: str = ""
-    name: list[str] = field(default_factory=list)
-    arguments: list[str] = field(default_factory=list)
+    __slots__ = ("arguments", "id", "name")
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.name = _Text()
+        self.arguments = _Text()
 
 
 class ChatAccumulator:
@@ -37,29 +66,37 @@ class ChatAccumulator:
     """
 
     def __init__(self) -> None:
-        self._text: list[str] = []
-        self._reasoning: list[str] = []
+        self._text = _Text()
+        self._reasoning = _Text()
         self._tools: dict[int, _ToolCallParts] = {}
+        self._tool_calls: tuple[ToolCall, ...] = ()
+        self._tools_changed = False
         self._finish_reason: str | None = None
         self._usage: Usage | None = None
         self._request_id: str | None = None
         self._model: str | None = None
         self._raw: dict[str, Any] = {}
+        self._result: ChatResult | None = None  # cached until the next add()
 
     def add(self, chunk: ChatChunk) -> None:
-        """Fold one chunk in."""
+        """Fold one chunk in (O(size of the chunk))."""
+        self._result = None
         if chunk.text:
             self._text.append(chunk.text)
         if chunk.reasoning:
             self._reasoning.append(chunk.reasoning)
-        for delta in chunk.tool_calls:
-            parts = self._tools.setdefault(delta.index, _ToolCallParts())
-            if delta.id:
-                parts.id = delta.id
-            if delta.name:
-                parts.name.append(delta.name)
-            if delta.arguments:
-                parts.arguments.append(delta.arguments)
+        if chunk.tool_calls:
+            self._tools_changed = True
+            for delta in chunk.tool_calls:
+                parts = self._tools.get(delta.index)
+                if parts is None:
+                    parts = self._tools[delta.index] = _ToolCallParts()
+                if delta.id:
+                    parts.id = delta.id
+                if delta.name:
+                    parts.name.append(delta.name)
+                if delta.arguments:
+                    parts.arguments.append(delta.arguments)
         if chunk.finish_reason is not None:
             self._finish_reason = chunk.finish_reason
         if chunk.usage is not None:
@@ -70,22 +107,30 @@ class ChatAccumulator:
             self._raw = chunk.raw
 
     def result(self) -> ChatResult:
-        """The message so far (callable at any point, not only at the end)."""
-        return ChatResult(
-            text="".join(self._text),
-            reasoning="".join(self._reasoning),
-            tool_calls=tuple(
-                ToolCall(
-                    id=parts.id,
-                    name="".join(parts.name),
-                    arguments="".join(parts.arguments),
-                    index=index,
+        """The message so far (callable at any point, not only at the end).
+
+        Repeated calls without a new chunk return the same object: treat it as read-only.
+        """
+        if self._result is None:
+            if self._tools_changed:
+                self._tools_changed = False
+                self._tool_calls = tuple(
+                    ToolCall(
+                        id=parts.id,
+                        name=parts.name.value,
+                        arguments=parts.arguments.value,
+                        index=index,
+                    )
+                    for index, parts in sorted(self._tools.items())
                 )
-                for index, parts in sorted(self._tools.items())
-            ),
-            finish_reason=self._finish_reason,
-            usage=self._usage or Usage(),
-            request_id=self._request_id,
-            model=self._model,
-            raw=self._raw,
-        )
+            self._result = ChatResult(
+                text=self._text.value,
+                reasoning=self._reasoning.value,
+                tool_calls=self._tool_calls,
+                finish_reason=self._finish_reason,
+                usage=self._usage or Usage(),
+                request_id=self._request_id,
+                model=self._model,
+                raw=self._raw,
+            )
+        return self._result

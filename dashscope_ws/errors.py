@@ -11,6 +11,7 @@ from typing import Any
 
 __all__ = [
     "APIConnectionError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
@@ -62,6 +63,55 @@ class StreamProtocolError(DashScopeError):
         >>> str(StreamProtocolError("stream ended before its final event"))
         'stream ended before its final event'
     """
+
+
+class APIResponseValidationError(DashScopeError):
+    """A successful (200) answer whose JSON does not have the documented shape.
+
+    Raised instead of returning an empty or wrong result: no ``output``, an empty
+    ``choices`` list, a ``tool_calls`` that is not a list, an embedding of the wrong
+    dimension, a rerank index out of range... Never retried: the same request would
+    most likely get the same answer.
+
+    Attributes:
+        status_code: the HTTP status of the answer (200 for streams).
+        message: what was wrong, naming the field.
+        request_id: the request id, when the answer or its headers had one.
+        body: a short excerpt (at most 200 characters) of the offending body.
+
+    Example:
+        >>> e = APIResponseValidationError("output.choices is empty", request_id="r-1")
+        >>> (e.status_code, e.request_id, str(e))
+        (200, 'r-1', 'invalid response: output.choices is empty (request_id=r-1)')
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int = 200,
+        request_id: str | None = None,
+        body: str = "",
+    ) -> None:
+        self.status_code = status_code
+        self.message = message
+        self.request_id = request_id
+        self.body = body[:200]
+        super().__init__(f"invalid response: {message} (request_id={request_id or 'unknown'})")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_validation,
+            (self.message, self.status_code, self.request_id, self.body),
+        )
+
+
+def _rebuild_validation(
+    message: str, status_code: int, request_id: str | None, body: str
+) -> APIResponseValidationError:
+    return APIResponseValidationError(
+        message, status_code=status_code, request_id=request_id, body=body
+    )
 
 
 _WORKSPACE_HINTS = {

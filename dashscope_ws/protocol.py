@@ -1,15 +1,16 @@
-"""Pure chat protocol: request building, response and error parsing, model routing.
+"""Pure chat protocol: request building, non-streamed response parsing, model routing.
 
 Nothing here does I/O. The transports hand in ``(status, headers, body)`` and get
-back typed results or a typed exception; the same helpers parse stream chunks
-(see :mod:`dashscope_ws.sse`), so a field is read the same way streamed or not.
+back typed results or a typed exception. The wire helpers every endpoint shares
+(headers, usage, errors, :func:`~dashscope_ws.wire.load_success_body`) live in
+:mod:`dashscope_ws.wire` and are re-exported here for existing imports; the stream
+decoder (:mod:`dashscope_ws.sse`) reads chat fields through the same helpers, so a
+field is read the same way streamed or not.
 
-Every non-streamed answer (chat, embeddings, rerank) is opened by one helper,
-:func:`load_success_body`: an error status or a 200 carrying a business error raises
-the mapped error, and a body that is not a JSON object (a proxy's HTML page, a
-truncated body) raises ``APIStatusError`` with code ``"InvalidResponse"`` and the real
-status. ``StreamProtocolError`` is kept for streams (malformed or cut SSE) and for
-JSON answers that lack what was asked for (a missing vector).
+A 200 answer that is JSON but not a chat reply (``{}``, ``"output": null``, empty
+``choices``, a ``message`` that is a string, ``tool_calls`` that is not a list...)
+raises :class:`~dashscope_ws.errors.APIResponseValidationError`; a legitimately empty
+reply (empty content with a ``finish_reason``, or tool calls only) is returned.
 """
 
 from __future__ import annotations
@@ -18,12 +19,26 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-from .errors import APIStatusError, error_from_response
-from .types import ChatResult, ToolCall, Usage
+from .types import ChatResult, ToolCall
+from .wire import (
+    ShapeError,
+    content_text,
+    error_detail,
+    header_value,
+    invalid_response,
+    is_error_payload,
+    json_object,
+    load_success_body,
+    normalise_finish_reason,
+    parse_error,
+    parse_retry_after,
+    parse_usage,
+    read_tool_call,
+    request_id_of,
+    text_field,
+)
 
 if TYPE_CHECKING:
     from .config import ClientConfig
@@ -41,6 +56,7 @@ __all__ = [
     "is_error_payload",
     "json_object",
     "load_success_body",
+    "normalise_finish_reason",
     "parse_chat_response",
     "parse_error",
     "parse_retry_after",
@@ -69,7 +85,6 @@ _MULTIMODAL_PREFIXES = (
 _ROLES = frozenset({"system", "user", "assistant", "tool", "function"})
 # Qwen3 open-source checkpoints: qwen3-32b, qwen3-235b-a22b, qwen3-30b-a3b-instruct-2507 ...
 _QWEN3_OPEN = re.compile(r"^qwen3-\d+(?:\.\d+)?b(?:-a\d+(?:\.\d+)?b)?(?:-|$)")
-_ERROR_TEXT_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -249,98 +264,64 @@ def _convert_part(part: Any) -> Any:
 # --------------------------------------------------------------------------- responses
 
 
-def header_value(headers: Mapping[str, str] | None, name: str) -> str | None:
-    """Case-insensitive header lookup that works on plain dicts too."""
-    if not headers:
-        return None
-    value = headers.get(name)
-    if value is not None:
-        return value
-    lowered = name.lower()
-    for key, candidate in headers.items():
-        if key.lower() == lowered:
-            return candidate
-    return None
-
-
-def content_text(content: Any) -> str:
-    """Text of a message ``content``: a string, or a list of ``{"text": ...}`` parts."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            str(part["text"])
-            for part in content
-            if isinstance(part, Mapping) and isinstance(part.get("text"), str)
-        )
-    return str(content)
-
-
-def parse_usage(raw: Any) -> Usage:
-    """Native usage object -> :class:`Usage` (``total_tokens`` computed when absent)."""
-    if not isinstance(raw, Mapping):
-        return Usage()
-    input_tokens = _int_or_none(raw.get("input_tokens"))
-    output_tokens = _int_or_none(raw.get("output_tokens"))
-    total = _int_or_none(raw.get("total_tokens"))
-    if total is None and input_tokens is not None and output_tokens is not None:
-        total = input_tokens + output_tokens
-    prompt_details = raw.get("prompt_tokens_details")
-    output_details = raw.get("output_tokens_details")
-    return Usage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        total_tokens=total,
-        cached_tokens=_int_or_none(prompt_details.get("cached_tokens"))
-        if isinstance(prompt_details, Mapping)
-        else None,
-        reasoning_tokens=_int_or_none(output_details.get("reasoning_tokens"))
-        if isinstance(output_details, Mapping)
-        else None,
-        raw=dict(raw),
-    )
-
-
-def _int_or_none(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
-def normalise_finish_reason(value: Any) -> str | None:
-    """The wire sends the *string* ``"null"`` while generating."""
-    if not isinstance(value, str) or value in ("", "null"):
-        return None
-    return value
-
-
 def parse_chat_response(
     status: int, headers: Mapping[str, str], body: bytes, *, model: str
 ) -> ChatResult:
-    """Parse a non-streamed generation response.
+    """Parse a non-streamed generation response (``result_format`` message or text).
 
     Raises:
-        APIStatusError: see :func:`load_success_body`.
+        APIStatusError: see :func:`~dashscope_ws.wire.load_success_body`.
+        APIResponseValidationError: the JSON is not a chat reply (see the module docstring).
     """
     payload = load_success_body(status, headers, body)
-    request_id = payload.get("request_id") or _header_request_id(headers)
-    output = payload.get("output") or {}
-    choices = output.get("choices") if isinstance(output, Mapping) else None
-    choice = choices[0] if isinstance(choices, list) and choices else {}
-    message = choice.get("message") or {}
-    text = content_text(message.get("content")) or content_text(output.get("text"))
+    request_id = request_id_of(payload, headers)
+    try:
+        result = _chat_result(payload, request_id, model)
+    except ShapeError as error:
+        raise invalid_response(error, body, request_id=request_id, status=status) from None
+    if not (result.text or result.reasoning or result.tool_calls or result.finish_reason):
+        # An empty reply is only legitimate when the service says why it ended.
+        raise invalid_response(
+            "the reply has no content, tool calls or finish_reason",
+            body,
+            request_id=request_id,
+            status=status,
+        )
+    return result
+
+
+def _chat_result(payload: dict[str, Any], request_id: str | None, model: str) -> ChatResult:
+    output = payload.get("output")
+    if not isinstance(output, dict):
+        raise ShapeError("output is missing or not an object")
+    finish = normalise_finish_reason(output.get("finish_reason"))
+    choices = output.get("choices")
+    if choices is None:  # result_format "text": output.text + output.finish_reason
+        if "text" not in output:
+            raise ShapeError("output has neither choices nor text")
+        text = text_field(output["text"], "output.text")
+        return ChatResult(
+            text=text,
+            finish_reason=finish,
+            usage=parse_usage(payload.get("usage")),
+            request_id=request_id,
+            model=model,
+            raw=payload,
+        )
+    if not isinstance(choices, list) or not choices:
+        raise ShapeError("output.choices is not a non-empty list")
+    choice = choices[0]
+    if not isinstance(choice, dict):
+        raise ShapeError("output.choices[0] is not an object")
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        raise ShapeError("output.choices[0].message is missing or not an object")
+    where = "output.choices[0].message"
     return ChatResult(
-        text=text,
-        reasoning=message.get("reasoning_content") or "",
-        tool_calls=tuple(sorted(_tool_calls(message), key=lambda call: call.index)),
-        finish_reason=normalise_finish_reason(choice.get("finish_reason"))
-        or normalise_finish_reason(output.get("finish_reason")),
+        text=text_field(message.get("content"), f"{where}.content"),
+        reasoning=text_field(message.get("reasoning_content"), f"{where}.reasoning_content"),
+        tool_calls=tuple(sorted(_tool_calls(message, where), key=lambda call: call.index)),
+        finish_reason=normalise_finish_reason(choice.get("finish_reason")) or finish,
         usage=parse_usage(payload.get("usage")),
         request_id=request_id,
         model=model,
@@ -348,162 +329,34 @@ def parse_chat_response(
     )
 
 
-def _arguments(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _tool_calls(message: Mapping[str, Any]) -> list[ToolCall]:
+def _tool_calls(message: Mapping[str, Any], where: str) -> list[ToolCall]:
+    raw_calls = message.get("tool_calls")
+    if raw_calls is None:
+        raw_calls = []
+    elif not isinstance(raw_calls, list):
+        raise ShapeError(f"{where}.tool_calls is a {type(raw_calls).__name__}, not a list")
     calls: list[ToolCall] = []
-    for position, call in enumerate(message.get("tool_calls") or ()):
-        if not isinstance(call, Mapping):
-            continue
-        function = call.get("function") or {}
-        index = call.get("index")
+    for position, call in enumerate(raw_calls):
+        index, call_id, name, arguments, kind = read_tool_call(
+            call, f"{where}.tool_calls[{position}]"
+        )
+        if name is None:
+            raise ShapeError(f"{where}.tool_calls[{position}] has no function name")
         calls.append(
             ToolCall(
-                id=call.get("id") or "",
-                name=function.get("name") or "",
-                arguments=_arguments(function.get("arguments")),
-                index=index if isinstance(index, int) else position,
-                type=call.get("type") or "function",
+                id=call_id or "",
+                name=name,
+                arguments=arguments or "",
+                index=position if index is None else index,
+                type=kind,
             )
         )
-    legacy = message.get("function_call")
-    if not calls and isinstance(legacy, Mapping):
-        calls.append(
-            ToolCall(
-                id="", name=legacy.get("name") or "", arguments=_arguments(legacy.get("arguments"))
-            )
-        )
+    legacy = message.get("function_call")  # the pre-tools shape: {"name", "arguments"}
+    if not calls and legacy is not None:
+        if not isinstance(legacy, Mapping):
+            raise ShapeError(f"{where}.function_call is a {type(legacy).__name__}, not an object")
+        _, _, name, arguments, _ = read_tool_call({"function": legacy}, f"{where}.function_call")
+        if name is None:
+            raise ShapeError(f"{where}.function_call has no name")
+        calls.append(ToolCall(id="", name=name, arguments=arguments or ""))
     return calls
-
-
-# --------------------------------------------------------------------------- errors
-
-
-def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> APIStatusError:
-    """Map an error response to its exception (built, not raised).
-
-    Understands native ``{code, message|msg, request_id}``, compatible-mode
-    ``{"error": {...}}``, an SSE body (first ``data:`` line) and raw text.
-    """
-    text = body.decode("utf-8", "replace") if isinstance(body, (bytes, bytearray)) else str(body)
-    payload = json_object(text)
-    if payload is None:
-        payload = _first_sse_data(text)
-    code: str | None
-    if payload is not None:
-        detail = error_detail(payload)
-        code = _str_or_none(detail.get("code")) or _str_or_none(
-            detail.get("type") if detail is not payload else None
-        )
-        message = _str_or_none(detail.get("message")) or _str_or_none(detail.get("msg"))
-        request_id = _str_or_none(payload.get("request_id")) or _str_or_none(
-            detail.get("request_id")
-        )
-        error_body: Any = payload
-    else:
-        code, message, request_id = "Unknown", text[:_ERROR_TEXT_LIMIT] or "(empty body)", None
-        error_body = text[:_ERROR_TEXT_LIMIT]
-    request_id = request_id or _header_request_id(headers)
-    return error_from_response(
-        status, code, message, request_id, retry_after=parse_retry_after(headers), body=error_body
-    )
-
-
-def load_success_body(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
-    """The JSON object of a successful non-streamed answer.
-
-    Raises:
-        APIStatusError: (the mapped subclass) for a non-200 status or a 200 body carrying a
-            business error; code ``"InvalidResponse"`` (with the real status) for a body
-            that is not a JSON object.
-    """
-    if status != 200:
-        raise parse_error(status, headers, body)
-    try:
-        payload = json.loads(body)
-    except ValueError:  # includes UnicodeDecodeError
-        payload = None
-    if not isinstance(payload, dict):
-        snippet = body[:200].decode("utf-8", "replace")
-        raise error_from_response(
-            status, "InvalidResponse", f"response body is not a JSON object: {snippet!r}",
-            _header_request_id(headers), body=snippet,
-        )  # fmt: skip
-    if is_error_payload(payload):
-        raise parse_error(400, headers, body)  # two-layer error: HTTP 200, error in the body
-    return payload
-
-
-def is_error_payload(payload: Mapping[str, Any]) -> bool:
-    """Whether a 200 answer or stream event carries a business error instead of a result.
-
-    Native errors are ``{code, message}`` without ``output``; compatible mode nests
-    ``{"error": {...}}``.
-    """
-    return isinstance(payload.get("error"), Mapping) or bool(
-        payload.get("code") and not payload.get("output")
-    )
-
-
-def _header_request_id(headers: Mapping[str, str]) -> str | None:
-    return header_value(headers, "x-request-id") or header_value(headers, "x-dashscope-request-id")
-
-
-def error_detail(payload: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The error object: compatible mode nests it under ``"error"``, native does not."""
-    nested = payload.get("error")
-    return nested if isinstance(nested, Mapping) else payload
-
-
-def _str_or_none(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return str(value)
-
-
-def json_object(text: str) -> dict[str, Any] | None:
-    """``text`` parsed as a JSON object, else ``None`` (invalid JSON, or not an object)."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _first_sse_data(text: str) -> dict[str, Any] | None:
-    for line in text.splitlines():
-        if line.startswith("data:"):
-            data = line[5:]
-            return json_object(data[1:] if data.startswith(" ") else data)
-    return None
-
-
-def parse_retry_after(
-    headers: Mapping[str, str] | None, *, now: datetime | None = None
-) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date)."""
-    millis = header_value(headers, "retry-after-ms")
-    if millis is not None:
-        try:
-            return max(float(millis) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    value = header_value(headers, "retry-after")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    current = now or datetime.now(timezone.utc)
-    return max((when - current).total_seconds(), 0.0)

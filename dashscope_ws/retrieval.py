@@ -3,9 +3,12 @@
 Nothing here does I/O. ``DashScopeClient`` sends the :class:`~dashscope_ws.protocol.HTTPRequest`
 objects built here and hands the raw answer back to the ``parse_*`` functions, which raise
 the mapped :class:`~dashscope_ws.errors.APIStatusError` for error answers and bodies that
-are not JSON (one rule for every endpoint: :func:`~dashscope_ws.protocol.load_success_body`),
-and :class:`~dashscope_ws.errors.StreamProtocolError` for a JSON answer that does not hold
-what was asked for (a missing vector is an error, never a ``None``).
+are not JSON (one rule for every endpoint: :func:`~dashscope_ws.wire.load_success_body`),
+and :class:`~dashscope_ws.errors.APIResponseValidationError` for a JSON answer that does not
+hold what was asked for: a missing, duplicated or extra row, a vector of the wrong length,
+NaN/inf or a non-number in a vector, an empty rerank list for non-empty documents, a
+duplicated or out-of-range rerank index, a NaN score, more results than ``top_n``. An
+empty or short answer is never passed on as if it were complete.
 
 Two rerank wire formats exist: the native ``services/rerank/text-rerank/text-rerank``
 (``gte-rerank-v2``, ``gte-rerank``, ``qwen3-vl-rerank``: nested ``input``/``parameters``,
@@ -16,13 +19,14 @@ whichever endpoint answered.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
-from .errors import StreamProtocolError
-from .protocol import HTTPRequest, header_value, load_success_body
+from .protocol import HTTPRequest
 from .types import EmbeddingResult, RerankItem, RerankResult, Usage
+from .wire import ShapeError, header_value, invalid_response, load_success_body
 
 if TYPE_CHECKING:
     from .config import ClientConfig
@@ -171,39 +175,64 @@ def build_embedding_request(
 
 
 def parse_embedding_response(
-    status: int, headers: Mapping[str, str], body: bytes, *, count: int
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    count: int,
+    dimension: int | None = None,
 ) -> EmbeddingBatch:
     """Parse one embedding answer holding ``count`` rows, ordered by ``text_index``.
 
+    Args:
+        dimension: the vector length asked for, when one was; every dense vector must
+            have it. Without it the vectors must at least all have the same length.
+
     Raises:
         APIStatusError: the service answered with an error, or not with JSON.
-        StreamProtocolError: a row is missing or duplicated.
+        APIResponseValidationError: a row is missing, duplicated or malformed (see above).
     """
     data = load_success_body(status, headers, body)
+    try:
+        return _embedding_batch(data, headers, count, dimension)
+    except ShapeError as error:
+        raise invalid_response(
+            error, body, request_id=_request_id(data, headers), status=status
+        ) from None
+
+
+def _embedding_batch(
+    data: dict[str, Any], headers: Mapping[str, str], count: int, dimension: int | None
+) -> EmbeddingBatch:
     output = data.get("output")
     items = output.get("embeddings") if isinstance(output, dict) else None
     if not isinstance(items, list):
-        raise StreamProtocolError("embedding response has no output.embeddings list")
+        raise ShapeError("embedding response has no output.embeddings list")
     by_index: dict[int, dict[str, Any]] = {}
-    for position, item in enumerate(items):
+    for item in items:
         if not isinstance(item, dict):
-            raise StreamProtocolError("embedding response row is not an object")
-        index = item.get("text_index", position)
-        if not isinstance(index, int) or index in by_index or not 0 <= index < count:
-            raise StreamProtocolError(f"embedding response has a bad text_index {index!r}")
+            raise ShapeError("embedding response row is not an object")
+        index = item.get("text_index")
+        if not _is_int(index) or index in by_index or not 0 <= index < count:
+            raise ShapeError(f"embedding response has a bad text_index {index!r}")
         by_index[index] = item
     if len(by_index) != count:
-        raise StreamProtocolError(f"embedding response has {len(by_index)} rows for {count} texts")
+        raise ShapeError(f"embedding response has {len(by_index)} rows for {count} texts")
     rows = [by_index[i] for i in range(count)]
     dense = [row.get("embedding") for row in rows]
     sparse = [_sparse(row.get("sparse_embedding")) for row in rows]
     has_sparse = all(s is not None for s in sparse)
-    if all(isinstance(vector, list) for vector in dense):
-        embeddings = [[float(x) for x in vector] for vector in dense if isinstance(vector, list)]
-    elif has_sparse and all(vector is None for vector in dense):
+    if has_sparse and all(vector is None for vector in dense):
         embeddings = []  # output_type="sparse": no dense vectors were asked for
     else:
-        raise StreamProtocolError("embedding response is missing a vector")
+        embeddings = [_vector(vector, i) for i, vector in enumerate(dense)]
+        lengths = {len(vector) for vector in embeddings}
+        if len(lengths) > 1:
+            raise ShapeError(f"embedding vectors have different lengths {sorted(lengths)}")
+        if dimension is not None and embeddings and len(embeddings[0]) != dimension:
+            raise ShapeError(
+                f"embedding vectors have {len(embeddings[0])} dimensions, {dimension} were asked"
+            )
     usage = _object(data.get("usage"))
     return EmbeddingBatch(
         embeddings=embeddings,
@@ -211,6 +240,19 @@ def parse_embedding_response(
         usage=Usage(total_tokens=_int(usage.get("total_tokens")), raw=dict(usage)),
         request_id=_request_id(data, headers),
     )
+
+
+def _vector(value: Any, row: int) -> list[float]:
+    """A dense vector: a non-empty list of finite numbers (checked by one C-level ``fsum``)."""
+    if not isinstance(value, list) or not value:
+        raise ShapeError(f"embedding row {row} has no vector")
+    try:
+        total = math.fsum(value)  # TypeError for null/str/list entries
+    except (TypeError, ValueError, OverflowError):
+        raise ShapeError(f"embedding row {row} holds a value that is not a finite number") from None
+    if not math.isfinite(total):
+        raise ShapeError(f"embedding row {row} holds NaN or infinity")
+    return [float(x) for x in value]
 
 
 def _sparse(value: Any) -> dict[str, Any] | None:
@@ -293,39 +335,27 @@ def parse_rerank_response(
     *,
     model: str,
     documents: Sequence[str],
+    top_n: int | None = None,
 ) -> RerankResult:
     """Parse a native or compatible rerank answer, sorted by score (highest first).
 
     ``RerankItem.document`` is the returned text, or the input document at ``index`` when
     the service did not echo it, so callers never need to look it up.
 
+    Args:
+        top_n: the ``top_n`` sent, when one was: more results than that is malformed.
+
     Raises:
         APIStatusError: the service answered with an error, or not with JSON.
-        StreamProtocolError: an entry is malformed.
+        APIResponseValidationError: the results are missing or malformed (see above).
     """
     data = load_success_body(status, headers, body)
-    output = data.get("output")
-    results = output.get("results") if isinstance(output, dict) else data.get("results")
-    if not isinstance(results, list):
-        raise StreamProtocolError("rerank response has no results list")
-    items = []
-    for entry in results:
-        index = entry.get("index") if isinstance(entry, dict) else None
-        score = entry.get("relevance_score") if isinstance(entry, dict) else None
-        if not isinstance(index, int) or not 0 <= index < len(documents):
-            raise StreamProtocolError(f"rerank response has a bad index {index!r}")
-        if not isinstance(score, (int, float)):
-            raise StreamProtocolError(f"rerank response has no relevance_score for {index}")
-        document = entry.get("document")
-        text = document.get("text") if isinstance(document, dict) else document
-        items.append(
-            RerankItem(
-                index=index,
-                relevance_score=float(score),
-                document=text if isinstance(text, str) else documents[index],
-            )
-        )
-    items.sort(key=lambda item: item.relevance_score, reverse=True)
+    try:
+        items = _rerank_items(data, documents, top_n)
+    except ShapeError as error:
+        raise invalid_response(
+            error, body, request_id=_request_id(data, headers), status=status
+        ) from None
     usage = _object(data.get("usage"))
     # The usage key is UNCONFIRMED (total_tokens vs input_tokens): accept either.
     total = _int(usage.get("total_tokens"))
@@ -342,14 +372,61 @@ def parse_rerank_response(
     )
 
 
+def _rerank_items(
+    data: dict[str, Any], documents: Sequence[str], top_n: int | None
+) -> list[RerankItem]:
+    output = data.get("output")
+    results = output.get("results") if isinstance(output, dict) else data.get("results")
+    if not isinstance(results, list):
+        raise ShapeError("rerank response has no results list")
+    if documents and not results:
+        raise ShapeError(f"rerank response has no results for {len(documents)} documents")
+    if len(results) > (len(documents) if top_n is None else min(top_n, len(documents))):
+        raise ShapeError(
+            f"rerank response has {len(results)} results for {len(documents)} documents"
+            + ("" if top_n is None else f" and top_n={top_n}")
+        )
+    items = []
+    seen: set[int] = set()
+    for entry in results:
+        index = entry.get("index") if isinstance(entry, dict) else None
+        if not _is_int(index) or not 0 <= index < len(documents) or index in seen:
+            raise ShapeError(f"rerank response has a bad or repeated index {index!r}")
+        seen.add(index)
+        score = entry.get("relevance_score")
+        if not _is_number(score) or not math.isfinite(score):
+            raise ShapeError(f"rerank response has no finite relevance_score for {index}")
+        document = entry.get("document")
+        text = document.get("text") if isinstance(document, dict) else document
+        items.append(
+            RerankItem(
+                index=index,
+                relevance_score=float(score),
+                document=text if isinstance(text, str) else documents[index],
+            )
+        )
+    items.sort(key=lambda item: item.relevance_score, reverse=True)
+    return items
+
+
 def _request_id(data: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
-    value = data.get("request_id") or data.get("id") or header_value(headers, "x-request-id")
-    return str(value) if value else None
+    for value in (data.get("request_id"), data.get("id")):
+        if isinstance(value, str) and value:
+            return value
+    return header_value(headers, "x-request-id")
 
 
 def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _is_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if _is_int(value) else None

@@ -1,8 +1,13 @@
 """Typed results returned by the core client.
 
 Requests go out as plain wire-format dicts (see ``protocol``); what comes back is
-parsed into these small frozen dataclasses so that adapters never index raw JSON.
+parsed into these small dataclasses so that adapters never index raw JSON.
 Every result keeps the raw wire object in ``raw`` for fields we do not model yet.
+
+``Usage``, ``ChatChunk`` and ``ChatResult`` are built once per stream event, so they are
+``__slots__`` dataclasses and not frozen (a frozen dataclass costs about 0.8 µs more
+per object on CPython 3.11). Treat them as read-only all the same: ``raw`` is the wire
+object itself, shared, not a copy.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Usage:
     """Token usage as DashScope reports it (native names, not OpenAI names).
 
@@ -84,7 +89,7 @@ class ToolCallDelta:
     arguments: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ChatChunk:
     """One decoded stream event: *deltas* since the previous chunk.
 
@@ -106,7 +111,7 @@ class ChatChunk:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ChatResult:
     """A complete assistant turn (non-streamed, or folded from a stream).
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from dashscope_ws import accumulate
 from dashscope_ws.accumulate import ChatAccumulator
 from dashscope_ws.types import ChatChunk, ToolCallDelta, Usage
 
@@ -66,3 +69,48 @@ def test_result_is_a_snapshot_mid_stream() -> None:
     assert accumulator.result().text == "a"
     accumulator.add(ChatChunk(text="b"))
     assert accumulator.result().text == "ab"
+
+
+def test_repeated_result_without_new_chunks_is_cached() -> None:
+    accumulator = fold(ChatChunk(text="a"), ChatChunk(tool_calls=(ToolCallDelta(0, name="f"),)))
+    first = accumulator.result()
+    assert accumulator.result() is first  # no rebuild while nothing new arrived
+    accumulator.add(ChatChunk(text="b"))
+    second = accumulator.result()
+    assert second is not first
+    assert (first.text, second.text) == ("a", "ab")  # earlier snapshots stay as they were
+    assert second.tool_calls == first.tool_calls
+
+
+def _pieces_joined(monkeypatch: pytest.MonkeyPatch, chunks: int) -> int:
+    """Fold ``chunks`` text and tool-argument deltas, reading result() after every chunk;
+    return how many pieces the accumulator joined in total (its work, in string pieces)."""
+    joined = 0
+
+    def counting_join(pieces: list[str]) -> str:
+        nonlocal joined
+        joined += len(pieces)
+        return "".join(pieces)
+
+    monkeypatch.setattr(accumulate, "_join", counting_join)
+    accumulator = ChatAccumulator()
+    for i in range(chunks):
+        accumulator.add(
+            ChatChunk(
+                text="x",
+                tool_calls=(ToolCallDelta(i % 2, name="f" if i < 2 else None, arguments="y"),),
+            )
+        )
+        accumulator.result()
+    result = accumulator.result()
+    assert len(result.text) == chunks
+    assert sum(len(call.arguments) for call in result.tool_calls) == chunks
+    return joined
+
+
+def test_folding_is_linear_in_the_number_of_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    small = _pieces_joined(monkeypatch, 8_000)
+    large = _pieces_joined(monkeypatch, 32_000)
+    # Re-joining everything on each result() would make 4x the chunks cost 16x.
+    assert large / small < 6
+    assert large <= 4 * 32_000  # each text/argument/name piece is joined about once

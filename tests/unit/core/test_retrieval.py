@@ -9,10 +9,10 @@ import pytest
 
 from dashscope_ws.config import ClientConfig
 from dashscope_ws.errors import (
+    APIResponseValidationError,
     AuthenticationError,
     BadRequestError,
     RateLimitError,
-    StreamProtocolError,
 )
 from dashscope_ws.retrieval import (
     EMBEDDING_MODELS,
@@ -210,7 +210,7 @@ def test_sparse_only_output_has_no_dense_vectors() -> None:
 def test_incomplete_embedding_answer_raises_instead_of_returning_none(
     embeddings: list[dict[str, Any]],
 ) -> None:
-    with pytest.raises(StreamProtocolError):
+    with pytest.raises(APIResponseValidationError):
         parse_embedding_response(200, {}, body({"output": {"embeddings": embeddings}}), count=2)
 
 
@@ -321,5 +321,5 @@ def test_rerank_errors_are_mapped_in_both_shapes() -> None:
     with pytest.raises(AuthenticationError):
         parse_rerank_response(401, {}, body(compatible), model="qwen3-rerank", documents=["a"])
     bad_index = {"output": {"results": [{"index": 3, "relevance_score": 0.1}]}}
-    with pytest.raises(StreamProtocolError):
+    with pytest.raises(APIResponseValidationError):
         parse_rerank_response(200, {}, body(bad_index), model="gte-rerank-v2", documents=["a"])

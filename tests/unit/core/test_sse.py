@@ -488,3 +488,106 @@ def test_error_stream_any_split_yields_every_chunk_then_raises(cuts: list[int]) 
     with pytest.raises(BadRequestError):
         consume()
     assert texts == ["I am", " Qwen", ", an Alibaba", " ask me!"]
+
+
+# --------------------------------------------------------------------------- bounded buffers
+
+
+def test_line_without_newline_is_cut_at_the_limit_with_bounded_memory() -> None:
+    import tracemalloc
+
+    limit = 256 * 1024
+    read = b"x" * 4096
+    decoder = SSEDecoder(max_line_bytes=limit)
+    tracemalloc.start()
+    fed = 0
+    try:
+        decoder.feed(b"data:")
+
+        def never_a_newline() -> None:
+            nonlocal fed
+            for _ in range(10 * limit // len(read)):
+                decoder.feed(read)
+                fed += len(read)
+
+        with pytest.raises(StreamProtocolError, match=f"max_line_bytes={limit}"):
+            never_a_newline()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert limit - len(read) <= fed <= limit  # cut at the limit, not later
+    assert peak < 3 * limit  # the buffer, one read and a copy at most; no growth beyond
+    with pytest.raises(StreamProtocolError):  # stays failed
+        decoder.close()
+
+
+def test_default_limit_is_16_mib_and_a_long_event_is_bounded_too() -> None:
+    assert SSEDecoder().max_line_bytes == 16 * 1024 * 1024
+    decoder = SSEDecoder(max_line_bytes=100)
+    # Many short lines, but one event larger than the limit.
+    with pytest.raises(StreamProtocolError, match="max_line_bytes=100"):
+        decoder.feed(b"data:0123456789\n" * 20)
+
+
+def test_events_before_an_oversized_one_are_returned_first() -> None:
+    decoder = ChatStreamDecoder(model="qwen-plus", max_line_bytes=1024)
+    first = TEXT_STREAM.split("\n\n")[0] + "\n\n"
+    chunks = decoder.feed(first.encode() + b"data:" + b"y" * 2048)
+    assert [c.text for c in chunks] == ["I am"]
+    with pytest.raises(StreamProtocolError, match="max_line_bytes=1024"):
+        decoder.feed(b"more")
+    with pytest.raises(StreamProtocolError, match="max_line_bytes=1024"):
+        decoder.close()
+
+
+def test_complete_oversized_event_in_one_read_is_refused() -> None:
+    decoder = SSEDecoder(max_line_bytes=64)
+    with pytest.raises(StreamProtocolError):
+        decoder.feed(b"data:" + b"z" * 100 + b"\n\n")
+
+
+def test_mixed_line_ends_in_one_event() -> None:
+    events = sse_events([b"id:1\r\nevent:result\r:HTTP_STATUS/429\ndata:a\r\ndata:b\r\r\n"])
+    assert events == [SSEEvent(event="result", data="a\nb", id="1", http_status=429)]
+
+
+def test_max_line_bytes_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_line_bytes"):
+        SSEDecoder(max_line_bytes=0)
+
+
+def test_status_comment_written_with_a_space() -> None:
+    assert sse_events([b": HTTP_STATUS/503\ndata:x\n\n"])[0].http_status == 503
+    assert sse_events([b":HTTP_STATUS/50\ndata:x\n\n"])[0].http_status is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    transcript=st.sampled_from(TRANSCRIPTS),
+    eols=st.lists(st.sampled_from(LINE_ENDINGS), min_size=1, max_size=16),
+    cuts=st.lists(st.integers(min_value=0, max_value=3000), max_size=40),
+)
+def test_mixed_line_ends_random_splits(transcript: str, eols: list[str], cuts: list[int]) -> None:
+    # Each line end of the transcript written a different way (the slow, general path).
+    lines = transcript.split("\n")
+    parts, previous = [], ""
+    for i, line in enumerate(lines[:-1]):
+        eol = eols[i % len(eols)]
+        if previous == "\r" and not line and eol == "\n":
+            eol = "\r"  # "\r" + "" + "\n" would be one CRLF, not two line ends
+        parts.append(line + eol)
+        previous = eol
+    text = "".join(parts) + lines[-1]
+    assert sse_events(split_at(text.encode(), cuts)) == expected_events(transcript)
+
+
+def test_stream_layer_does_not_import_the_chat_module() -> None:
+    import ast
+    import inspect
+
+    from dashscope_ws import events, sse, wire
+
+    for module in (events, sse, wire):
+        tree = ast.parse(inspect.getsource(module))
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert "protocol" not in imported, module.__name__
