@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from typing import Any, Literal, TypeVar
@@ -369,7 +369,7 @@ def generation_endpoint(model: str, override: str | None = None) -> str:
     return learned if learned is not None else _PATHS[lookup(model).endpoint]
 
 
-def requires_streaming(model: str, parameters: dict[str, Any] | None = None) -> bool:
+def requires_streaming(model: str, parameters: Mapping[str, Any] | None = None) -> bool:
     """True when the service answers ``model`` with these ``parameters`` only as a stream.
 
     Example:
