@@ -81,7 +81,7 @@ class HTTPRequest:
 
 
 def generation_path(model: str, endpoint: str | None = None) -> str:
-    """The generation endpoint for ``model`` (see :func:`dashscope_ws.models.generation_endpoint`)."""
+    """The generation path for ``model`` (:func:`dashscope_ws.models.generation_endpoint`)."""
     return models.generation_endpoint(model, endpoint)
 
 

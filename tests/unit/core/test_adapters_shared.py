@@ -376,7 +376,9 @@ def test_media_for_a_text_only_model_is_refused(part: dict[str, Any], kind: str)
         check_content_for_model(messages, model="qwen-plus")
     with pytest.raises(ValueError, match=r"messages\[1\]"):
         check_content_for_model(messages, model="qwen-plus")
-    check_content_for_model(messages, model="qwen-audio-turbo" if kind == "audio" else "qwen-vl-plus")
+    check_content_for_model(
+        messages, model="qwen-audio-turbo" if kind == "audio" else "qwen-vl-plus"
+    )
 
 
 def test_text_content_passes_for_any_model() -> None:
