@@ -192,6 +192,8 @@ BUILTIN_MODELS: tuple[ModelInfo, ...] = (
          stream_only=True, inputs=_ALL, tool_calling=False),
     _row("qwen3.5-omni", 65_536, 16_384, _OMNI + _LIMITS, endpoint="compatible",
          stream_only=True, inputs=_ALL, tool_calling=False),
+    _row("qwen2.5-omni", 32_768, 2_048, _OMNI + _LIMITS, endpoint="compatible",
+         stream_only=True, inputs=_ALL, tool_calling=False),
     # ---- embeddings (context_window = tokens per text)
     _row("text-embedding-v1", 2_048, 0, _EMB, kind="embedding", tool_calling=False, **_V1_V2),
     _row("text-embedding-v2", 2_048, 0, _EMB, kind="embedding", tool_calling=False, **_V1_V2),
