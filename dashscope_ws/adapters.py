@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from dashscope_ws._closeable import Closeable
 from dashscope_ws.client import DashScopeClient
-from dashscope_ws.protocol import MULTIMODAL_GENERATION_PATH, generation_path
+from dashscope_ws.models import DEFAULT_MODEL, MULTIMODAL_GENERATION_PATH, lookup
+from dashscope_ws.protocol import generation_path
 
 __all__ = [
     "CLIENT_SETTINGS",
@@ -389,28 +390,36 @@ def _media_kind(part: Any) -> str | None:
 
 
 def check_content_for_model(messages: Sequence[Mapping[str, Any]], *, model: str) -> None:
-    """Refuse media content for a text-only ``model`` before any request is sent.
+    """Refuse media content that ``model`` cannot take, before any request is sent.
 
-    The core routes by model: text-only models get string content and would reject
-    the request with an opaque 400, so the adapters ask here first.
+    The input modalities come from the registry (:mod:`dashscope_ws.models`). A model
+    the registry does not know takes text only, unless it is routed to the multimodal
+    endpoint (``register_model``, or learned by the safety net): then the service decides.
 
     Raises:
-        ValueError: a message carries an image, audio or video part and ``model``
-            is not served by the multimodal endpoint.
+        ValueError: a message carries an image, audio or video part that ``model``
+            does not accept.
 
     Example:
         >>> check_content_for_model([{"role": "user", "content": "hi"}], model="qwen-plus")
     """
-    if is_multimodal(model):
+    info = lookup(model)
+    if info is DEFAULT_MODEL and is_multimodal(model):
         return
     for position, message in enumerate(messages):
         content = message.get("content")
         if not isinstance(content, list):
             continue
-        kind = next((k for k in map(_media_kind, content) if k is not None), None)
-        if kind is not None:
+        kind = next((k for k in map(_media_kind, content) if k not in (None, *info.inputs)), None)
+        if kind is None:
+            continue
+        if info.inputs == ("text",):
             raise ValueError(
                 f"model {model!r} is text-only and cannot take {kind} input "
-                f"(messages[{position}]): use a multimodal model (e.g. 'qwen-vl-plus', "
-                "'qwen3-vl-plus' or 'qwen-omni-turbo') or send text"
+                f"(messages[{position}]): use a multimodal model (e.g. 'qwen3.6-plus', "
+                "'qwen3-vl-plus' or 'qwen-vl-plus') or send text"
             )
+        raise ValueError(
+            f"model {model!r} cannot take {kind} input (messages[{position}]); it takes "
+            f"{', '.join(info.inputs)}"
+        )

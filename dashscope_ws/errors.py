@@ -350,3 +350,25 @@ def error_from_response(
     """Build (not raise) the typed exception for a DashScope error."""
     cls = error_class(status_code, code)
     return cls(status_code, code, message, request_id, retry_after=retry_after, body=body)
+
+
+class UnsupportedModelError(DashScopeError, ValueError):
+    """A model this client cannot call the way it was asked, refused before any request.
+
+    Raised, for example, for the Qwen-Omni models, which the service serves only in
+    OpenAI-compatible mode (streamed), never on the native generation paths.
+
+    Attributes:
+        model: the model name as given.
+        reason: why it cannot be called (without the model name).
+
+    Example:
+        >>> error = UnsupportedModelError("qwen-omni-turbo", "served only in compatible mode")
+        >>> error.model, isinstance(error, ValueError)
+        ('qwen-omni-turbo', True)
+    """
+
+    def __init__(self, model: str, reason: str) -> None:
+        super().__init__(f"model {model!r} cannot be called here: {reason}")
+        self.model = model
+        self.reason = reason

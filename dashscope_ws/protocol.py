@@ -16,11 +16,13 @@ reply (empty content with a ``finish_reason``, or tool calls only) is returned.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import models
+from .errors import UnsupportedModelError
+from .models import MULTIMODAL_GENERATION_PATH, TEXT_GENERATION_PATH
 from .types import ChatResult, ToolCall
 from .wire import (
     ShapeError,
@@ -64,9 +66,6 @@ __all__ = [
     "requires_streaming",
 ]
 
-TEXT_GENERATION_PATH = "services/aigc/text-generation/generation"
-MULTIMODAL_GENERATION_PATH = "services/aigc/multimodal-generation/generation"
-
 CHAT_PARAMETERS: frozenset[str] = frozenset(
     {
         "result_format", "incremental_output", "temperature", "top_p", "top_k", "max_tokens",
@@ -78,13 +77,7 @@ CHAT_PARAMETERS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
-_MULTIMODAL_PREFIXES = (
-    "qwen-vl", "qwen3-vl", "qwen2.5-vl", "qvq", "qwen-audio", "qwen2-audio",
-    "qwen-omni", "qwen3-omni", "qwen3.5", "qwen-vl-ocr",
-)  # fmt: skip
 _ROLES = frozenset({"system", "user", "assistant", "tool", "function"})
-# Qwen3 open-source checkpoints: qwen3-32b, qwen3-235b-a22b, qwen3-30b-a3b-instruct-2507 ...
-_QWEN3_OPEN = re.compile(r"^qwen3-\d+(?:\.\d+)?b(?:-a\d+(?:\.\d+)?b)?(?:-|$)")
 
 
 @dataclass(frozen=True)
@@ -103,26 +96,15 @@ class HTTPRequest:
     stream: bool = False
 
 
-def generation_path(model: str) -> str:
-    """The generation endpoint for ``model`` (multimodal models live on their own path)."""
-    name = model.strip().lower()
-    if name.startswith(_MULTIMODAL_PREFIXES):
-        return MULTIMODAL_GENERATION_PATH
-    return TEXT_GENERATION_PATH
+def generation_path(model: str, endpoint: str | None = None) -> str:
+    """The generation path for ``model`` (:func:`dashscope_ws.models.generation_endpoint`)."""
+    return models.generation_endpoint(model, endpoint)
 
 
 def requires_streaming(model: str, parameters: Mapping[str, Any]) -> bool:
-    """True when the service only answers ``model`` with these parameters as a stream."""
-    name = model.strip().lower()
-    thinking = parameters.get("enable_thinking")
-    if thinking is True or name.startswith(("qwq", "qvq")):
-        return True
-    if name.startswith("qwen3") and "-thinking" in name:
-        return True
-    if _QWEN3_OPEN.match(name) and "instruct" not in name:
-        # Open-source Qwen3 thinks by default, and thinking is stream-only.
-        return thinking is not False
-    return False
+    """True when the service only answers ``model`` with these parameters as a stream
+    (see :func:`dashscope_ws.models.requires_streaming`)."""
+    return models.requires_streaming(model, parameters)
 
 
 # --------------------------------------------------------------------------- requests
@@ -136,16 +118,27 @@ def build_chat_request(
     parameters: Mapping[str, Any],
     stream: bool,
     workspace: str | None = None,
+    endpoint: str | None = None,
 ) -> HTTPRequest:
     """Build the native generation request.
 
+    ``endpoint`` (``"text"``/``"multimodal"``) overrides the registry's routing.
+
     Raises:
+        UnsupportedModelError: the model is served only in OpenAI-compatible mode (Omni).
         ValueError: bad model/messages, ``stream`` inside parameters, or
             ``incremental_output=False`` on a stream.
     """
     if not isinstance(model, str) or not model.strip():
         raise ValueError("model must be a non-empty string")
-    path = generation_path(model)
+    path = generation_path(model, endpoint)
+    if path not in (TEXT_GENERATION_PATH, MULTIMODAL_GENERATION_PATH):
+        raise UnsupportedModelError(
+            model,
+            "it is served only by DashScope's OpenAI-compatible mode (streamed), never by the "
+            "native generation endpoints this client speaks; call it through an "
+            "OpenAI-compatible client at <base>/compatible-mode/v1",
+        )
     wire_messages = _convert_messages(messages, multimodal=path == MULTIMODAL_GENERATION_PATH)
     params = _build_parameters(parameters, stream=stream)
     body: dict[str, Any] = {"model": model, "input": {"messages": wire_messages}}

@@ -1,4 +1,4 @@
-"""Embeddings and rerank: model limits, batching, request building and parsing (pure).
+"""Embeddings and rerank: batching, request building and parsing (pure).
 
 Nothing here does I/O. ``DashScopeClient`` sends the :class:`~dashscope_ws.protocol.HTTPRequest`
 objects built here and hands the raw answer back to the ``parse_*`` functions, which raise
@@ -20,10 +20,11 @@ whichever endpoint answered.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+from .models import BUILTIN_MODELS, ModelInfo, lookup
 from .protocol import HTTPRequest
 from .types import EmbeddingResult, RerankItem, RerankResult, Usage
 from .wire import ShapeError, header_value, invalid_response, load_success_body
@@ -42,6 +43,7 @@ __all__ = [
     "build_embedding_request",
     "build_rerank_request",
     "embedding_batches",
+    "embedding_spec",
     "merge_embedding_batches",
     "parse_embedding_response",
     "parse_rerank_response",
@@ -51,48 +53,46 @@ __all__ = [
 EMBEDDING_PATH = "services/embeddings/text-embedding/text-embedding"
 RERANK_PATH = "services/rerank/text-rerank/text-rerank"
 COMPATIBLE_RERANK_PATH = "reranks"
-COMPATIBLE_RERANK_MODELS = frozenset({"qwen3-rerank"})
 DEFAULT_EMBEDDING_BATCH = 10
-"""Rows per request for models we have no table entry for (the strictest documented limit)."""
+"""Rows per request for models the registry does not know (the strictest documented limit)."""
+
+# Model limits live in the registry (:mod:`dashscope_ws.models`); these names stay for
+# code that imported them. An embedding record carries max_batch, dimensions,
+# default_dimension, max_tokens_per_text, sparse and instruct.
+EmbeddingModelSpec = ModelInfo
 
 
-@dataclass(frozen=True)
-class EmbeddingModelSpec:
-    """Documented limits of one embedding model.
+class _EmbeddingModels(Mapping[str, ModelInfo]):
+    """Read-only view of the registry's embedding families (registered ones included)."""
 
-    Attributes:
-        max_batch: rows per request (the service answers 400 above it).
-        dimensions: allowed ``dimension`` values; the first check in ``build_embedding_request``.
-        default_dimension: vector length when no ``dimension`` is sent.
-        max_tokens_per_text: per-row token limit. Enforced by the service, not here:
-            we cannot count tokens without the model's tokenizer.
-        sparse: whether ``output_type="sparse"``/``"dense&sparse"`` is supported.
-        instruct: whether a custom ``instruct`` is documented for the model.
+    def __getitem__(self, model: str) -> ModelInfo:
+        spec = embedding_spec(model)
+        if spec is None:
+            raise KeyError(model)
+        return spec
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(i.prefix for i in BUILTIN_MODELS if i.kind == "embedding")
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+EMBEDDING_MODELS: Mapping[str, ModelInfo] = _EmbeddingModels()
+COMPATIBLE_RERANK_MODELS = frozenset(
+    i.prefix for i in BUILTIN_MODELS if i.kind == "rerank" and i.endpoint == "compatible"
+)
+
+
+def embedding_spec(model: str) -> ModelInfo | None:
+    """The registry record of embedding ``model``, or ``None`` when it is not one we know.
 
     Example:
-        >>> EMBEDDING_MODELS["text-embedding-v3"].max_batch
-        10
+        >>> embedding_spec("text-embedding-v3").max_batch, embedding_spec("qwen-plus")
+        (10, None)
     """
-
-    max_batch: int
-    dimensions: tuple[int, ...]
-    default_dimension: int
-    max_tokens_per_text: int
-    sparse: bool = False
-    instruct: bool = False
-
-
-_V1_V2 = EmbeddingModelSpec(25, (1536,), 1536, 2048)
-EMBEDDING_MODELS: dict[str, EmbeddingModelSpec] = {
-    "text-embedding-v1": _V1_V2,
-    "text-embedding-v2": _V1_V2,
-    "text-embedding-v3": EmbeddingModelSpec(
-        10, (1024, 768, 512, 256, 128, 64), 1024, 8192, sparse=True
-    ),
-    "text-embedding-v4": EmbeddingModelSpec(
-        10, (2048, 1536, 1024, 768, 512, 256, 128, 64), 1024, 8192, sparse=True, instruct=True
-    ),
-}
+    info = lookup(model)
+    return info if info.kind == "embedding" and info.max_batch else None
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,8 @@ def embedding_batches(
 
 
 def _spec_batch(model: str) -> int:
-    spec = EMBEDDING_MODELS.get(model)
-    return spec.max_batch if spec else DEFAULT_EMBEDDING_BATCH
+    spec = embedding_spec(model)
+    return spec.max_batch if spec and spec.max_batch else DEFAULT_EMBEDDING_BATCH
 
 
 def build_embedding_request(
@@ -152,7 +152,7 @@ def build_embedding_request(
     Raises:
         ValueError: ``dimension`` is not one the model offers (unknown models are not checked).
     """
-    spec = EMBEDDING_MODELS.get(model)
+    spec = embedding_spec(model)
     if dimension is not None and spec is not None and dimension not in spec.dimensions:
         allowed = ", ".join(str(d) for d in spec.dimensions)
         raise ValueError(f"{model} does not offer dimension={dimension}; choose one of: {allowed}")
@@ -288,7 +288,7 @@ def merge_embedding_batches(model: str, batches: Sequence[EmbeddingBatch]) -> Em
 
 def rerank_uses_compatible_api(model: str) -> bool:
     """Whether ``model`` is served by ``/compatible-api/v1/reranks`` instead of the native path."""
-    return model in COMPATIBLE_RERANK_MODELS
+    return lookup(model).rerank_api == "compatible"
 
 
 def build_rerank_request(

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import (
     JsonOutputKeyToolsParser,
@@ -31,6 +32,7 @@ from pydantic import AliasChoices, ConfigDict, Field, model_validator
 
 from dashscope_ws import types
 from dashscope_ws.adapters import json_schema_response_format, wire_tool_choice
+from dashscope_ws.models import ModelInfo, lookup
 from langchain_dashscope_ws._convert import (
     StreamConverter,
     messages_to_wire,
@@ -48,6 +50,24 @@ _PARAMETER_FIELDS = (
 )  # fmt: skip
 # Per-call keyword arguments that are not wire parameters.
 _CALL_OPTIONS = ("model", "workspace")
+
+
+def _profile(info: ModelInfo) -> ModelProfile:
+    """langchain-core's ``ModelProfile`` from a registry record (dashscope_ws.models)."""
+    return ModelProfile(
+        max_input_tokens=info.context_window,
+        max_output_tokens=info.max_output_tokens,
+        text_inputs=True,
+        image_inputs="image" in info.inputs,
+        image_url_inputs="image" in info.inputs,
+        audio_inputs="audio" in info.inputs,
+        video_inputs="video" in info.inputs,
+        reasoning_output=info.thinking != "none",
+        text_outputs=True,
+        tool_calling=info.tool_calling,
+        tool_choice=info.tool_calling,
+        structured_output=info.json_schema,
+    )
 
 
 @dataclass(frozen=True)
@@ -123,6 +143,12 @@ class ChatDashScope(DashScopeClientSettings, BaseChatModel):
                 f"model_kwargs {clash} must be passed as constructor arguments, not in model_kwargs"
             )
         return self
+
+    # ------------------------------------------------------------------ model profile
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        # Called by BaseChatModel only when no `profile=` was given: a user's profile wins.
+        return _profile(lookup(self.model))
 
     # ------------------------------------------------------------------ LangChain plumbing
 

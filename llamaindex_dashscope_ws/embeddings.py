@@ -25,7 +25,7 @@ _DEFAULT_CONCURRENCY = 4
 
 def _row_limit(model: str) -> int:
     spec = EMBEDDING_MODELS.get(model)
-    return spec.max_batch if spec else DEFAULT_EMBEDDING_BATCH
+    return spec.max_batch if spec and spec.max_batch else DEFAULT_EMBEDDING_BATCH
 
 
 class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding):

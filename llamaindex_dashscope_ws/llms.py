@@ -42,6 +42,7 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
 
+from dashscope_ws.models import lookup
 from llamaindex_dashscope_ws._convert import (
     StreamFolder,
     keep_first_tool_call,
@@ -52,7 +53,6 @@ from llamaindex_dashscope_ws._convert import (
     tool_selections,
     tool_spec,
 )
-from llamaindex_dashscope_ws._models import model_spec
 from llamaindex_dashscope_ws._settings import DashScopeClientSettings
 
 if TYPE_CHECKING:
@@ -157,16 +157,26 @@ class DashScope(DashScopeClientSettings, FunctionCallingLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
-        """Model limits from :mod:`llamaindex_dashscope_ws._models` (with sources)."""
-        spec = model_spec(self.model)
+        """Model limits from the registry, :mod:`dashscope_ws.models` (with sources)."""
+        info = lookup(self.model)
         return LLMMetadata(
-            context_window=spec.context_window,
-            num_output=self.max_tokens or spec.max_output,
+            context_window=info.context_window,
+            num_output=self.max_tokens or info.max_output_tokens,
             is_chat_model=True,
-            is_function_calling_model=spec.function_calling,
+            is_function_calling_model=info.tool_calling,
             model_name=self.model,
             system_role=MessageRole.SYSTEM,
         )
+
+    @property
+    def input_modalities(self) -> tuple[str, ...]:
+        """What the model takes, from the registry (``LLMMetadata`` has no such field).
+
+        Example:
+            >>> DashScope(model="qwen3-vl-plus", api_key="sk-x").input_modalities
+            ('text', 'image', 'video')
+        """
+        return lookup(self.model).inputs
 
     # ------------------------------------------------------------------ request
 
@@ -274,7 +284,7 @@ class DashScope(DashScopeClientSettings, FunctionCallingLLM):
         """Chat kwargs for DashScope's native json_schema output, or None to use tools.
 
         Native only with ``pydantic_program_mode=DEFAULT``, on a model flagged
-        ``json_schema`` in :mod:`~llamaindex_dashscope_ws._models`, and without thinking
+        ``json_schema`` in :mod:`dashscope_ws.models`, and without thinking
         (the service documents JSON output for non-thinking mode only).
         """
         kwargs = dict(llm_kwargs or {})
@@ -283,7 +293,7 @@ class DashScope(DashScopeClientSettings, FunctionCallingLLM):
         if (
             self.pydantic_program_mode != PydanticProgramMode.DEFAULT
             or thinking
-            or not model_spec(model).json_schema
+            or not lookup(model).json_schema
         ):
             return None
         for name in ("tools", "tool_choice", "parallel_tool_calls"):

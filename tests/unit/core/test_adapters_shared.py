@@ -351,7 +351,7 @@ def test_the_core_routes_neutral_content_by_model() -> None:
         {"text": "what is it?"},
         {"image": "https://x/cat.png"},
     ]
-    assert routed([media_part("audio", "a.wav")], "qwen-omni-turbo") == [{"audio": "a.wav"}]
+    assert routed([media_part("audio", "a.wav")], "qwen-audio-turbo") == [{"audio": "a.wav"}]
     assert routed("hi", "qwen-vl-plus") == [{"text": "hi"}]
     assert routed([text_part("a"), text_part("b")], "qwen-plus") == "ab"
     assert routed("hi", "qwen-plus") == "hi"
@@ -376,7 +376,9 @@ def test_media_for_a_text_only_model_is_refused(part: dict[str, Any], kind: str)
         check_content_for_model(messages, model="qwen-plus")
     with pytest.raises(ValueError, match=r"messages\[1\]"):
         check_content_for_model(messages, model="qwen-plus")
-    check_content_for_model(messages, model="qwen-vl-plus")  # no error
+    check_content_for_model(
+        messages, model="qwen-audio-turbo" if kind == "audio" else "qwen-vl-plus"
+    )
 
 
 def test_text_content_passes_for_any_model() -> None:

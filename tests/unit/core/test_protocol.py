@@ -200,8 +200,8 @@ def test_multimodal_content_conversion(config: ClientConfig) -> None:
     "model",
     [
         "qwen-vl-plus", "qwen3-vl-plus", "qwen2.5-vl-72b-instruct", "qvq-max", "qwen-audio-turbo",
-        "qwen2-audio-instruct", "qwen-omni-turbo", "qwen3-omni-flash", "qwen3.5-plus",
-        "qwen-vl-ocr", "Qwen-VL-Max",
+        "qwen2-audio-instruct", "qwen3.5-plus", "qwen3.6-plus", "qwen3.6-flash", "qwen3.7-plus",
+        "qwen3.8-max", "qwen-vl-ocr", "Qwen-VL-Max",
     ],
 )  # fmt: skip
 def test_multimodal_models(model: str) -> None:
@@ -209,7 +209,7 @@ def test_multimodal_models(model: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "model", ["qwen-plus", "qwen3-max", "qwq-plus", "qwen3-32b", "deepseek-r1"]
+    "model", ["qwen-plus", "qwen3-max", "qwq-plus", "qwen3-32b", "deepseek-r1", "my-fine-tune"]
 )
 def test_text_models(model: str) -> None:
     assert generation_path(model) == TEXT_GENERATION_PATH
@@ -230,6 +230,10 @@ def test_text_models(model: str) -> None:
         ("qwen3-235b-a22b-instruct-2507", {}, False),
         ("qwen3-max", {}, False),
         ("qwen3-vl-plus", {}, False),
+        ("qwen3.6-plus", {}, True),  # thinks by default
+        ("qwen3.6-plus", {"enable_thinking": False}, False),
+        ("qwen3-omni-flash", {}, True),
+        ("my-fine-tune", {}, False),
     ],
 )
 def test_requires_streaming(model: str, parameters: dict[str, Any], expected: bool) -> None:

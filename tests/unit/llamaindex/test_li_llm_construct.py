@@ -9,8 +9,14 @@ import pytest
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.tools import FunctionTool
 
+from dashscope_ws.models import (
+    BUILTIN_MODELS,
+    DEFAULT_MODEL,
+    lookup,
+    register_model,
+    unregister_model,
+)
 from llamaindex_dashscope_ws import DashScope
-from llamaindex_dashscope_ws._models import DEFAULT_SPEC, MODEL_SPECS, model_spec
 
 KEY = "sk-very-secret-123"
 
@@ -208,22 +214,52 @@ def test_metadata_context_window(model: str, window: int) -> None:
     assert meta.model_name == model
     assert meta.is_chat_model is True
     assert meta.is_function_calling_model is True
-    assert meta.num_output == model_spec(model).max_output
+    assert meta.num_output == lookup(model).max_output_tokens
 
 
 def test_metadata_fallback_and_overrides() -> None:
     unknown = DashScope(model="my-custom-model", api_key=KEY).metadata
     assert (unknown.context_window, unknown.num_output) == (
-        DEFAULT_SPEC.context_window,
-        DEFAULT_SPEC.max_output,
+        DEFAULT_MODEL.context_window,
+        DEFAULT_MODEL.max_output_tokens,
     )
     assert DashScope(model="qwen-plus", max_tokens=100, api_key=KEY).metadata.num_output == 100
     assert DashScope(model="qwen-mt-turbo", api_key=KEY).metadata.is_function_calling_model is False
 
 
-def test_every_table_row_is_sane() -> None:
-    for name, spec in MODEL_SPECS.items():
-        assert spec.context_window > spec.max_output > 0, name
+def test_every_chat_row_is_sane() -> None:
+    chat = [info for info in BUILTIN_MODELS if info.kind == "chat"]
+    assert len(chat) > 30
+    for info in chat:
+        assert info.context_window > info.max_output_tokens > 0, info.prefix
+
+
+@pytest.mark.parametrize(
+    ("model", "window", "tools", "inputs"),
+    [
+        ("qwen3.6-plus", 1_000_000, True, ("text", "image", "video")),
+        ("qwen3-vl-plus", 262_144, True, ("text", "image", "video")),
+        ("qwen-vl-max", 131_072, False, ("text", "image", "video")),
+        ("qwen-audio-turbo", 8_192, False, ("text", "audio")),
+        ("qwen-plus", 131_072, True, ("text",)),
+    ],
+)
+def test_metadata_and_modalities_read_the_registry(
+    model: str, window: int, tools: bool, inputs: tuple[str, ...]
+) -> None:
+    llm = DashScope(model=model, api_key=KEY)
+    assert (llm.metadata.context_window, llm.metadata.is_function_calling_model) == (window, tools)
+    assert llm.input_modalities == inputs
+
+
+def test_metadata_follows_a_registered_model() -> None:
+    register_model("acme-long-", context_window=2_000_000, max_output_tokens=1_000)
+    try:
+        meta = DashScope(model="acme-long-1", api_key=KEY).metadata
+        assert (meta.context_window, meta.num_output) == (2_000_000, 1_000)
+    finally:
+        unregister_model("acme-long-")
+    assert DashScope(model="acme-long-1", api_key=KEY).metadata.context_window == 32_768
 
 
 # --------------------------------------------------------------------------- tools
