@@ -117,6 +117,8 @@ class EmulatorConfig:
         grants: workspace -> models granted to keys bound to it.
         models: extra models, name -> kind (``"text"``, ``"multimodal"``, ``"embedding"``,
             ``"rerank"``, ``"rerank-compatible"``), added to the built-in catalogue.
+        limits: workspace (``"default"`` for calls without one) -> model -> ``{"rpm": n,
+            "tpm": n}``, enforced with the service's 429s (see ``emulator/quotas.py``).
 
     Example:
         >>> config = EmulatorConfig.from_dict({"keys": {"sk-a": None}})
@@ -130,6 +132,7 @@ class EmulatorConfig:
         default_factory=lambda: {SUB_WORKSPACE: frozenset(DEFAULT_GRANTS)}
     )
     models: Mapping[str, str] = field(default_factory=dict)
+    limits: Mapping[str, Mapping[str, Mapping[str, int]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Normalise so that configs built from lists or loaded from files compare equal.
@@ -195,6 +198,7 @@ class EmulatorConfig:
                 else dict(default.grants)
             ),
             models=dict(data.get("models", {})),
+            limits=dict(data.get("limits", {})),
         )
 
     @classmethod
