@@ -162,10 +162,12 @@ def _explain(error: DashScopeError, workspace: str | None) -> Finding:
     code, rid = error.code, error.request_id
     where = f" (request_id={rid})" if rid else ""
     if isinstance(error, RateLimitError):
+        hit = {"rpm": "requests per minute", "tpm": "tokens per minute", "burst": "burst rate"}
+        which = f", {hit[error.limit]} limit" if error.limit in hit else ""
         return Finding(
             "fail",
             "rate limit",
-            f"the service is throttling this key ({code}){where}",
+            f"the service is throttling this key ({code}{which}){where}",
             "wait a minute and run doctor again; if it persists, lower your request rate or "
             "raise the model's quota in the Model Studio console",
         )

@@ -141,6 +141,7 @@ class EmulatorConfig:
         grants = {ws: frozenset(models) for ws, models in self.grants.items()}
         object.__setattr__(self, "grants", grants)
         object.__setattr__(self, "models", dict(self.models))
+        object.__setattr__(self, "limits", _checked_limits(self.limits))
         for name, kind in self.models.items():
             if kind not in _KINDS:
                 raise ValueError(f"model {name!r}: unknown kind {kind!r}")
@@ -220,3 +221,22 @@ class EmulatorConfig:
         if not isinstance(data, dict):
             raise ValueError(f"{path}: the emulator config must be a JSON object")
         return cls.from_dict(data)
+
+
+def _checked_limits(
+    limits: Mapping[str, Mapping[str, Mapping[str, int]]],
+) -> dict[str, dict[str, dict[str, int]]]:
+    """``limits`` as plain dicts; a misspelt or negative limit is an error, not ignored."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for workspace, models in limits.items():
+        out[workspace] = {}
+        for model, limit in models.items():
+            if not isinstance(limit, Mapping) or set(limit) - {"rpm", "tpm"}:
+                raise ValueError(f"limits[{workspace!r}][{model!r}]: use {{'rpm': n, 'tpm': n}}")
+            for name, value in limit.items():
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ValueError(
+                        f"limits[{workspace!r}][{model!r}][{name!r}] must be an int >= 0"
+                    )
+            out[workspace][model] = dict(limit)
+    return out

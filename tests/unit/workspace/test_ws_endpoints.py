@@ -309,3 +309,29 @@ def test_window_frees_slots_after_a_minute() -> None:
     assert getattr(caught.value, "headers", {}) == {"Retry-After": "1"}
     now[0] += 0.5
     desk._admit(headers, body)  # the first request left the window
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"ws": {"qwen-plus": {"rmp": 3}}},
+        {"ws": {"qwen-plus": {"rpm": -1}}},
+        {"ws": {"qwen-plus": {"tpm": "many"}}},
+        {"ws": {"qwen-plus": 3}},
+    ],
+)
+def test_misspelt_limits_are_refused(limits: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="limits"):
+        EmulatorConfig.from_dict({"limits": limits})
+
+
+def test_doctor_names_the_limit_that_was_hit() -> None:
+    from dashscope_ws.doctor import diagnose
+
+    config = EmulatorConfig.from_dict({"limits": {"default": {"qwen-plus": {"rpm": 0}}}})
+    with Emulator(config) as emu:
+        report = diagnose(api_key=MAIN_KEY, base_url=emu.base_url, env={})
+    (failure,) = [f for f in report.findings if not f.ok]
+    assert failure.detail.startswith(
+        "the service is throttling this key (Throttling.RateQuota, requests per minute limit)"
+    )
