@@ -7,6 +7,7 @@ core must raise; the LangChain rows add the class ``translate_errors`` must rais
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import pytest
@@ -140,17 +141,46 @@ def test_rate_limit_says_which_limit(code: str, message: str, limit: str | None)
     assert error.limit == limit
 
 
+WIRE_429 = [
+    ("Throttling.RateQuota", "Requests rate limit exceeded, please try again later.", "rpm"),
+    (
+        "Throttling.AllocationQuota",
+        "Allocated quota exceeded, please increase your quota limit.",
+        "tpm",
+    ),
+    ("Throttling.BurstRate", "Request rate increased too quickly.", "burst"),
+]
+
+
+@pytest.mark.parametrize(("code", "message", "limit"), WIRE_429)
 @pytest.mark.parametrize(
     ("headers", "expected"),
     [({"Retry-After": "3"}, 3.0), ({"retry-after-ms": "1500"}, 1.5), ({}, None)],
 )
-def test_429_body_and_retry_after_parsed_from_the_wire(
-    headers: dict[str, str], expected: float | None
+@pytest.mark.parametrize("envelope", ["native", "compatible", "sse"])
+def test_429_parsed_from_the_wire(
+    code: str,
+    message: str,
+    limit: str,
+    headers: dict[str, str],
+    expected: float | None,
+    envelope: str,
 ) -> None:
-    body = b'{"code":"Throttling.AllocationQuota","message":"Allocated quota exceeded, please increase your quota limit.","request_id":"r-9"}'
+    native = {"code": code, "message": message, "request_id": "r-9"}
+    if envelope == "native":
+        body = json.dumps(native).encode()
+    elif envelope == "compatible":
+        body = json.dumps({"error": native, "request_id": "r-9"}).encode()
+    else:
+        body = f"event:error\n:HTTP_STATUS/429\ndata:{json.dumps(native)}\n\n".encode()
     error = parse_error(429, headers, body)
     assert isinstance(error, core.RateLimitError)
-    assert (error.limit, error.retry_after, error.request_id) == ("tpm", expected, "r-9")
+    assert (error.code, error.limit, error.retry_after, error.request_id) == (
+        code,
+        limit,
+        expected,
+        "r-9",
+    )
 
 
 @pytest.mark.parametrize("cls", [core.RateLimitError, lc.RateLimitError])
