@@ -263,10 +263,13 @@ def _add_doctor(subparsers: Any) -> None:
     parser.add_argument("--workspace", help="workspace id (default: DASHSCOPE_WORKSPACE)")
     parser.add_argument("--region", help="region, e.g. cn-beijing (default: DASHSCOPE_REGION)")
     parser.add_argument("--base-url", help="API root (default: DASHSCOPE_BASE_URL)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=_run_doctor)
 
 
 def _run_doctor(args: argparse.Namespace) -> int:
+    import json
+
     from .doctor import diagnose
 
     print("Checking your DashScope set-up...", file=sys.stderr, flush=True)
@@ -276,7 +279,7 @@ def _run_doctor(args: argparse.Namespace) -> int:
         base_url=args.base_url,
         models=args.models or [DEFAULT_CHAT_MODEL],
     )
-    print(report.render())
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.render())
     return report.exit_code
 
 

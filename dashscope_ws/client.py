@@ -40,6 +40,7 @@ from .retrieval import (
 from .retry import RetryPolicy
 from .sse import ChatStreamDecoder
 from .types import ChatChunk, ChatResult, EmbeddingResult, RerankResult
+from .workspace import WorkspaceMethods
 
 __all__ = ["DashScopeClient"]
 
@@ -83,7 +84,7 @@ class _Plan:
         return delay
 
 
-class DashScopeClient(Closeable):
+class DashScopeClient(WorkspaceMethods, Closeable):
     """DashScope client with blocking and asyncio methods on one object.
 
     Settings are resolved once (arguments > environment > defaults, see

@@ -4,12 +4,19 @@ Each check makes at most one tiny request (``max_tokens=1``) and turns the servi
 answer into a finding with a fix. The probes run through the normal client, so the
 doctor sees exactly what an application would see; retries are disabled so that a
 throttled account is reported rather than waited on.
+
+Once the key and workspace are known to work, the doctor asks the workspace endpoints
+which models are granted and which rate limits are in force (``granted_models`` /
+``quotas``, see :mod:`dashscope_ws.workspace`); a model the application needs but the
+workspace lacks is a failure. Where those endpoints are unavailable (404 on older hosts,
+or refused), it falls back to probing each model with a one-token call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.config import REGIONS, ClientConfig
@@ -20,6 +27,7 @@ from dashscope_ws.errors import (
     InternalServerError,
     RateLimitError,
 )
+from dashscope_ws.workspace import GrantedModel, ModelQuota
 
 __all__ = ["Finding", "Report", "diagnose"]
 
@@ -61,6 +69,11 @@ class Report:
     """
 
     findings: list[Finding] = field(default_factory=list)
+    host: str | None = None
+    region: str | None = None
+    workspace: str | None = None
+    granted: list[str] | None = None  # None: the permissions endpoint was not available
+    quotas: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -82,6 +95,19 @@ class Report:
                 lines.append(f"       fix: {f.fix}")
         lines.append("All checks passed." if self.ok else "Some checks failed.")
         return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report for scripts (``doctor --json``); never contains the key."""
+        return {
+            "ok": self.ok,
+            "exit_code": self.exit_code,
+            "host": self.host,
+            "region": self.region,
+            "workspace": self.workspace,
+            "granted_models": self.granted,
+            "quotas": self.quotas,
+            "findings": [asdict(f) for f in self.findings],
+        }
 
 
 ClientFactory = Callable[[ClientConfig], DashScopeClient]
@@ -121,21 +147,27 @@ def _other_region(
 def _explain(error: DashScopeError, workspace: str | None) -> Finding:
     """Turn one failed probe into a finding with a fix."""
     if isinstance(error, APIConnectionError):
+        # One line: the transport's message can carry a multi-line urllib3 chain.
+        reason = " ".join(str(error).split())
+        reason = reason if len(reason) <= 160 else reason[:157] + "..."
         return Finding(
             "fail",
             "network",
-            f"cannot reach the service ({error})",
-            "check your network, proxy (HTTPS_PROXY) and base_url / DASHSCOPE_BASE_URL",
+            f"cannot reach the service ({reason})",
+            "check your network, proxy (HTTPS_PROXY) and base_url / DASHSCOPE_BASE_URL / "
+            "DASHSCOPE_REGION; offline, `dashscope-ws demo` runs against the local emulator",
         )
     if not isinstance(error, APIStatusError):
         return Finding("fail", "response", str(error))
     code, rid = error.code, error.request_id
     where = f" (request_id={rid})" if rid else ""
     if isinstance(error, RateLimitError):
+        hit = {"rpm": "requests per minute", "tpm": "tokens per minute", "burst": "burst rate"}
+        which = f", {hit[error.limit]} limit" if error.limit in hit else ""
         return Finding(
             "fail",
             "rate limit",
-            f"the service is throttling this key ({code}){where}",
+            f"the service is throttling this key ({code}{which}){where}",
             "wait a minute and run doctor again; if it persists, lower your request rate or "
             "raise the model's quota in the Model Studio console",
         )
@@ -213,7 +245,13 @@ def diagnose(
             Finding("fail", "configuration", str(invalid), _NO_KEY_FIX if no_key else None)
         )
         return report
-    report.findings.append(Finding("ok", "configuration", f"endpoint {config.base_url}"))
+    report.host, report.region, report.workspace = (
+        config.base_url,
+        config.region,
+        config.workspace,
+    )
+    where = f" (region {config.region})" if config.region else ""
+    report.findings.append(Finding("ok", "configuration", f"endpoint {config.base_url}{where}"))
     report.findings.append(
         Finding("info", "workspace", config.workspace or "none set (default workspace)")
     )
@@ -253,10 +291,62 @@ def diagnose(
             report.findings.append(
                 Finding("ok", "workspace", "not needed: this key works without one (main account)")
             )
+        granted = _granted(client, report)
+        quotas = _quotas(client, report) if granted is not None else {}
         for model in [first, *rest]:
+            if granted is not None and model in granted:
+                report.findings.append(_granted_finding(model, quotas.get(model)))
+                continue
+            # Not listed (or no list): a probe tells "not granted" from "no such model".
             model_error = error if model == first else _probe(client, model, None)
             report.findings.append(_model_finding(model, model_error, config.workspace))
     return report
+
+
+def _granted(client: DashScopeClient, report: Report) -> dict[str, GrantedModel] | None:
+    """The workspace's granted models, or ``None`` (with a note) where unavailable."""
+    try:
+        listed = client.granted_models()
+    except APIStatusError as error:
+        report.findings.append(
+            Finding(
+                "info",
+                "grants",
+                f"the permissions endpoint is not available here ({error.status_code} "
+                f"{error.code}); checking models by probing",
+            )
+        )
+        return None
+    except DashScopeError as error:
+        report.findings.append(Finding("info", "grants", f"not listed ({error}); probing"))
+        return None
+    granted = {g.model: g for g in listed if g.inference}
+    report.granted = sorted(granted)
+    shown = ", ".join(report.granted[:12]) + (" ..." if len(granted) > 12 else "")
+    report.findings.append(
+        Finding("info", "grants", f"{len(granted)} models granted: {shown or '(none)'}")
+    )
+    return granted
+
+
+def _quotas(client: DashScopeClient, report: Report) -> dict[str, ModelQuota]:
+    try:
+        listed = client.quotas()
+    except DashScopeError:
+        report.findings.append(Finding("info", "quotas", "rate limits not available here"))
+        return {}
+    report.quotas = {q.model: {"rpm": q.rpm, "tpm": q.tpm, "source": q.source} for q in listed}
+    return {q.model: q for q in listed}
+
+
+def _granted_finding(model: str, quota: ModelQuota | None) -> Finding:
+    if quota is None:
+        limits = "limits unknown"
+    else:
+        rpm = "no limit" if quota.rpm is None else str(quota.rpm)
+        tpm = "no limit" if quota.tpm is None else str(quota.tpm)
+        limits = f"RPM {rpm}, TPM {tpm}" + (f" ({quota.source} limit)" if quota.source else "")
+    return Finding("ok", f"model {model}", f"granted; {limits}")
 
 
 def _is_model_error(error: DashScopeError) -> bool:

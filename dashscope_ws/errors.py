@@ -254,15 +254,51 @@ class NotFoundError(APIStatusError):
     """
 
 
+# Which limit a 429 hit, from the message first (the texts of the error-code page, see
+# docs/workspace.md) and then the code. Compatible-mode codes pair with native ones there.
+_LIMIT_MESSAGES: tuple[tuple[str, str | None], ...] = (
+    ("free allocated quota exceeded", None),  # the free tier is used up: not a rate
+    ("requests rate limit exceeded", "rpm"),
+    ("exceeded your request limit", "rpm"),
+    ("exceeded your current requests list", "rpm"),
+    ("allocated quota exceeded", "tpm"),
+    ("exceeded your current quota", "tpm"),
+    ("increased too quickly", "burst"),
+)
+_LIMIT_CODES = {
+    "Throttling.RateQuota": "rpm",
+    "LimitRequests": "rpm",
+    "limit_requests": "rpm",
+    "Throttling.AllocationQuota": "tpm",
+    "insufficient_quota": "tpm",
+    "Throttling.BurstRate": "burst",
+    "limit_burst_rate": "burst",
+}
+
+
 class RateLimitError(APIStatusError):
     """429 throttling or quota. Retryable.
 
+    ``limit`` says which limit was hit: ``"rpm"`` (requests per minute/second),
+    ``"tpm"`` (tokens per minute/second), ``"burst"`` (rate rose too quickly) or ``None``
+    when the answer does not say; ``retry_after`` holds a ``Retry-After`` header's seconds.
+
     Example:
-        >>> error_from_response(429, "Throttling.RateQuota", "slow down").retryable
-        True
+        >>> e = error_from_response(429, "Throttling.RateQuota", "slow down", retry_after=2)
+        >>> e.retryable, e.limit, e.retry_after
+        (True, 'rpm', 2)
     """
 
     retryable = True
+
+    @property
+    def limit(self) -> str | None:
+        """``"rpm"``, ``"tpm"``, ``"burst"`` or ``None``, read from the message, then the code."""
+        text = self.message.lower()
+        for marker, limit in _LIMIT_MESSAGES:
+            if marker in text:
+                return limit
+        return _LIMIT_CODES.get(self.code)
 
 
 class InternalServerError(APIStatusError):
@@ -287,6 +323,7 @@ _BY_CODE: dict[str, type[APIStatusError]] = {
     "NOT AUTHORIZED": AuthenticationError,
     "Arrearage": PermissionDeniedError,
     "AccessDenied": PermissionDeniedError,
+    "access_denied": PermissionDeniedError,
     "Workspace.AccessDenied": PermissionDeniedError,
     "Model.AccessDenied": PermissionDeniedError,
     "App.AccessDenied": PermissionDeniedError,
@@ -297,10 +334,23 @@ _BY_CODE: dict[str, type[APIStatusError]] = {
     "PostpaidBillOverdue": PermissionDeniedError,
     "ModelNotFound": NotFoundError,
     "model_not_found": NotFoundError,
+    "model_not_supported": NotFoundError,
+    "Model.NotExist": NotFoundError,  # v2 SDK enum; unconfirmed as a wire code
+    "NotFound": NotFoundError,
     "WorkSpaceNotFound": NotFoundError,
+    # Compatible-mode throttling codes, paired with Throttling.* on the error-code page.
+    "LimitRequests": RateLimitError,
+    "limit_requests": RateLimitError,
+    "limit_burst_rate": RateLimitError,
+    "insufficient_quota": RateLimitError,
     "RequestTimeOut": InternalServerError,
+    "internal_error": InternalServerError,
+    "SystemError": InternalServerError,
+    "ModelServiceFailed": InternalServerError,
     "ModelServingError": InternalServerError,
     "ModelUnavailable": InternalServerError,
+    "ServiceUnavailable": InternalServerError,  # v2 SDK enum; unconfirmed as a wire code
+    "GatewayTimeout": InternalServerError,  # v2 SDK enum; unconfirmed as a wire code
 }
 # Code prefixes (``Throttling.BurstRate`` ...), checked after exact codes.
 _BY_PREFIX: tuple[tuple[str, type[APIStatusError]], ...] = (

@@ -15,8 +15,14 @@ if TYPE_CHECKING:
     from langchain_dashscope_ws.chat_models import ChatDashScope
     from langchain_dashscope_ws.embeddings import DashScopeEmbeddings
     from langchain_dashscope_ws.rerank import DashScopeRerank
+    from langchain_dashscope_ws.usage import DashScopeUsageCallbackHandler
 
-__all__ = ["ChatDashScope", "DashScopeEmbeddings", "DashScopeRerank"]
+__all__ = [
+    "ChatDashScope",
+    "DashScopeEmbeddings",
+    "DashScopeRerank",
+    "DashScopeUsageCallbackHandler",
+]
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
@@ -24,5 +30,6 @@ __getattr__, __dir__ = lazy_exports(
         "ChatDashScope": "langchain_dashscope_ws.chat_models",
         "DashScopeEmbeddings": "langchain_dashscope_ws.embeddings",
         "DashScopeRerank": "langchain_dashscope_ws.rerank",
+        "DashScopeUsageCallbackHandler": "langchain_dashscope_ws.usage",
     },
 )

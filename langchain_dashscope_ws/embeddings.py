@@ -74,13 +74,13 @@ class DashScopeEmbeddings(DashScopeClientSettings, Embeddings):
             texts: the documents; any number (batched by the core).
             workspace: per-call workspace, overriding the instance's.
         """
-        with translate_errors():
+        with translate_errors(texts):
             result = self._get_client().embed(texts, **self._options("document", workspace))
         return result.embeddings
 
     def embed_query(self, text: str, *, workspace: str | None = None) -> list[float]:
         """Embed a search query (``text_type="query"``)."""
-        with translate_errors():
+        with translate_errors([text]):
             result = self._get_client().embed([text], **self._options("query", workspace))
         return result.embeddings[0]
 
@@ -88,7 +88,7 @@ class DashScopeEmbeddings(DashScopeClientSettings, Embeddings):
         self, texts: list[str], *, workspace: str | None = None
     ) -> list[list[float]]:
         """Async ``embed_documents``: batches run concurrently (``max_concurrency``)."""
-        with translate_errors():
+        with translate_errors(texts):
             result = await self._get_client().aembed(
                 texts, max_concurrency=self.max_concurrency, **self._options("document", workspace)
             )
@@ -96,6 +96,6 @@ class DashScopeEmbeddings(DashScopeClientSettings, Embeddings):
 
     async def aembed_query(self, text: str, *, workspace: str | None = None) -> list[float]:
         """Async ``embed_query``."""
-        with translate_errors():
+        with translate_errors([text]):
             result = await self._get_client().aembed([text], **self._options("query", workspace))
         return result.embeddings[0]

@@ -9,7 +9,7 @@ ChatDashScope method (sync, async, streamed or not) runs inside it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -41,6 +41,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "StreamProtocolError",
+    "is_context_overflow",
     "to_langchain_error",
     "translate_errors",
 ]
@@ -177,8 +178,10 @@ _OTHER_CLASSES: dict[type[core.DashScopeError], type[core.DashScopeError]] = {
     core.StreamProtocolError: StreamProtocolError,
 }
 # DashScope reports an over-long prompt as a plain InvalidParameter; only the
-# message tells it apart ("Range of input length should be [1, 30720]").
-_CONTEXT_OVERFLOW_MARKERS = ("input length", "context length")
+# message tells it apart ("Range of input length should be [1, 30720]"). The same text
+# answers an EMPTY input (the range starts at 1), so a blank input is a bad request,
+# never a context overflow: callers that know their inputs pass them (``inputs=``).
+_CONTEXT_OVERFLOW_MARKERS = ("input length", "context length", "maximum context")
 
 
 def _lookup(error: core.DashScopeError, table: Mapping[type[Any], _E]) -> _E | None:
@@ -188,19 +191,35 @@ def _lookup(error: core.DashScopeError, table: Mapping[type[Any], _E]) -> _E | N
     return None
 
 
-def to_langchain_error(error: core.DashScopeError) -> core.DashScopeError:
+def is_context_overflow(error: core.APIStatusError, inputs: Sequence[str] | None = None) -> bool:
+    """Whether a bad request means "the input is longer than the model accepts".
+
+    Args:
+        error: the core error.
+        inputs: the texts that were sent, when the caller knows them; a blank one makes
+            the error a plain bad request ("Range of input length should be [1, N]" is
+            also the answer to an empty text).
+    """
+    if not isinstance(error, core.BadRequestError) or isinstance(error, core.ContentFilterError):
+        return False
+    if inputs is not None and any(not text.strip() for text in inputs):
+        return False
+    return any(marker in error.message.lower() for marker in _CONTEXT_OVERFLOW_MARKERS)
+
+
+def to_langchain_error(
+    error: core.DashScopeError, *, inputs: Sequence[str] | None = None
+) -> core.DashScopeError:
     """The LangChain class for a core error, keeping every field of the original.
 
     Errors that already are LangChain errors, and ``DashScopeError`` subclasses this
-    table does not know, are returned unchanged.
+    table does not know, are returned unchanged. ``inputs``: see :func:`is_context_overflow`.
     """
     if isinstance(error, ModelError):
         return error
     if isinstance(error, core.APIStatusError):
         status_cls = _lookup(error, _STATUS_CLASSES)
-        if status_cls is BadRequestError and any(
-            marker in error.message.lower() for marker in _CONTEXT_OVERFLOW_MARKERS
-        ):
+        if status_cls is BadRequestError and is_context_overflow(error, inputs):
             status_cls = ContextLengthExceededError
         if status_cls is None:  # pragma: no cover - APIStatusError is in the table
             return error
@@ -217,15 +236,16 @@ def to_langchain_error(error: core.DashScopeError) -> core.DashScopeError:
 
 
 @contextmanager
-def translate_errors() -> Iterator[None]:
+def translate_errors(inputs: Sequence[str] | None = None) -> Iterator[None]:
     """Re-raise core errors raised inside the block as their LangChain classes.
 
     Works unchanged around sync code, ``await`` and inside (async) generators.
+    ``inputs``: the texts sent, when known (see :func:`is_context_overflow`).
     """
     try:
         yield
     except core.DashScopeError as error:
-        translated = to_langchain_error(error)
+        translated = to_langchain_error(error, inputs=inputs)
         if translated is error:
             raise
         raise translated from error

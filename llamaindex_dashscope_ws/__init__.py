@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from llamaindex_dashscope_ws.embeddings import DashScopeEmbedding
     from llamaindex_dashscope_ws.llms import DashScope
     from llamaindex_dashscope_ws.postprocessor import DashScopeRerank
+    from llamaindex_dashscope_ws.usage import DashScopeUsageEventHandler
 
-__all__ = ["DashScope", "DashScopeEmbedding", "DashScopeRerank"]
+__all__ = ["DashScope", "DashScopeEmbedding", "DashScopeRerank", "DashScopeUsageEventHandler"]
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
@@ -24,5 +25,6 @@ __getattr__, __dir__ = lazy_exports(
         "DashScope": "llamaindex_dashscope_ws.llms",
         "DashScopeEmbedding": "llamaindex_dashscope_ws.embeddings",
         "DashScopeRerank": "llamaindex_dashscope_ws.postprocessor",
+        "DashScopeUsageEventHandler": "llamaindex_dashscope_ws.usage",
     },
 )

@@ -23,6 +23,7 @@ from .behaviour import Reply, message_text, plan_reply
 from .chat import Shape, app_body, app_payloads, chat_body, chat_payloads, input_tokens
 from .gate import authenticate, authorize_model
 from .identities import EmulatorConfig
+from .quotas import QuotaDesk
 from .retrieval import embed, rerank, rerank_compatible
 from .script import RecordedRequest, RequestLog, ScriptedReply, ScriptQueue
 from .tokenizer import count_tokens
@@ -83,10 +84,13 @@ class EmulatorService:
         self.config = config
         self.script = ScriptQueue()
         self.log = RequestLog()
+        self.quotas = QuotaDesk(config, _request_id)
 
     def application(self) -> web.Application:
         """A fresh aiohttp application serving the emulated endpoints."""
-        app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024**2)
+        app = web.Application(
+            middlewares=[self._middleware, self.quotas.enforce], client_max_size=64 * 1024**2
+        )
         generation = "/api/v1/services/aigc/{task}/generation"
         app.router.add_post(generation, self._generation)
         app.router.add_post(
@@ -95,6 +99,7 @@ class EmulatorService:
         app.router.add_post("/api/v1/services/rerank/text-rerank/text-rerank", self._rerank)
         app.router.add_post("/compatible-api/v1/reranks", self._rerank_compatible)
         app.router.add_post("/api/v1/apps/{app_id}/completion", self._app)
+        self.quotas.add_routes(app)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         return app
 

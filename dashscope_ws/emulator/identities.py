@@ -117,6 +117,8 @@ class EmulatorConfig:
         grants: workspace -> models granted to keys bound to it.
         models: extra models, name -> kind (``"text"``, ``"multimodal"``, ``"embedding"``,
             ``"rerank"``, ``"rerank-compatible"``), added to the built-in catalogue.
+        limits: workspace (``"default"`` for calls without one) -> model -> ``{"rpm": n,
+            "tpm": n}``, enforced with the service's 429s (see ``emulator/quotas.py``).
 
     Example:
         >>> config = EmulatorConfig.from_dict({"keys": {"sk-a": None}})
@@ -130,6 +132,7 @@ class EmulatorConfig:
         default_factory=lambda: {SUB_WORKSPACE: frozenset(DEFAULT_GRANTS)}
     )
     models: Mapping[str, str] = field(default_factory=dict)
+    limits: Mapping[str, Mapping[str, Mapping[str, int]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Normalise so that configs built from lists or loaded from files compare equal.
@@ -138,6 +141,7 @@ class EmulatorConfig:
         grants = {ws: frozenset(models) for ws, models in self.grants.items()}
         object.__setattr__(self, "grants", grants)
         object.__setattr__(self, "models", dict(self.models))
+        object.__setattr__(self, "limits", _checked_limits(self.limits))
         for name, kind in self.models.items():
             if kind not in _KINDS:
                 raise ValueError(f"model {name!r}: unknown kind {kind!r}")
@@ -195,6 +199,7 @@ class EmulatorConfig:
                 else dict(default.grants)
             ),
             models=dict(data.get("models", {})),
+            limits=dict(data.get("limits", {})),
         )
 
     @classmethod
@@ -216,3 +221,22 @@ class EmulatorConfig:
         if not isinstance(data, dict):
             raise ValueError(f"{path}: the emulator config must be a JSON object")
         return cls.from_dict(data)
+
+
+def _checked_limits(
+    limits: Mapping[str, Mapping[str, Mapping[str, int]]],
+) -> dict[str, dict[str, dict[str, int]]]:
+    """``limits`` as plain dicts; a misspelt or negative limit is an error, not ignored."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for workspace, models in limits.items():
+        out[workspace] = {}
+        for model, limit in models.items():
+            if not isinstance(limit, Mapping) or set(limit) - {"rpm", "tpm"}:
+                raise ValueError(f"limits[{workspace!r}][{model!r}]: use {{'rpm': n, 'tpm': n}}")
+            for name, value in limit.items():
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ValueError(
+                        f"limits[{workspace!r}][{model!r}][{name!r}] must be an int >= 0"
+                    )
+            out[workspace][model] = dict(limit)
+    return out
