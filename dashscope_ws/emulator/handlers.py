@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
@@ -41,7 +42,35 @@ __all__ = ["EmulatorService"]
 
 T = TypeVar("T")
 _BAD_BODY = "Required body invalid, please check the request body format."
+_INTERNAL = "An internal error has occured, please try again later or contact service support."
 _INVALID = object()  # marks a body that is present but not JSON
+_LOG = logging.getLogger("dashscope_ws.emulator")
+
+
+def _reject_constant(name: str) -> Any:
+    # ``NaN``/``Infinity`` are not JSON (RFC 8259); Python's parser accepts them by default.
+    raise ValueError(f"not JSON: {name}")
+
+
+async def _read_json(request: web.Request) -> Any:
+    """The parsed body: ``None`` if empty, ``_INVALID`` if not JSON (or not UTF-8).
+
+    Raises:
+        ServiceError: 413 ``BadRequest.TooLarge`` over ``client_max_size`` (the old status
+            table's status and the current table's code and message, [DOC-ERR-OLD]/[DOC-ERR-ZH]).
+    """
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise ServiceError(413, "BadRequest.TooLarge", "Payload Too Large.") from None
+    except web.HTTPException as error:
+        raise ServiceError(error.status, "InvalidParameter", _BAD_BODY) from None
+    if not raw:
+        return None
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return _INVALID
 
 
 @dataclass(frozen=True)
@@ -60,6 +89,14 @@ def _request_id() -> str:
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class _ClientGoneError(Exception):
+    """The client closed the connection while a stream was being written."""
+
+    def __init__(self, response: web.StreamResponse) -> None:
+        super().__init__("client disconnected mid-stream")
+        self.response = response
 
 
 class _DroppedError(Exception):
@@ -100,39 +137,49 @@ class EmulatorService:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        raw = await request.read()
-        parsed: Any = None
-        if raw:
-            try:
-                parsed = json.loads(raw)
-            except ValueError:
-                parsed = _INVALID
-        _CURRENT.set(_Context(parsed, new_request_id()))
+        request_id = new_request_id()
+        _CURRENT.set(_Context(None, request_id))
         opened = RecordedRequest(
             method=request.method,
             path=request.path,
             headers=CIMultiDictProxy(CIMultiDict(request.headers)),
-            json=None if parsed is _INVALID else parsed,
+            json=None,
             started=time.monotonic(),
         )
         index = self.log.open(opened)
         status: int | None = None
+        parsed: Any = None
         try:
+            parsed = await _read_json(request)
+            _CURRENT.set(_Context(parsed, request_id))
             response = await handler(request)
             status = response.status
             return response
         except ServiceError as error:
             status = error.status
-            body = error.body(_request_id())
-            return _json(body, status=error.status, headers=error.headers)
+            return _json(error.body(request_id), status=error.status, headers=error.headers)
         except _DroppedError as dropped:
             # Closing the socket mid-body is the point: the client must see a truncated answer.
             if request.transport is not None:
                 request.transport.close()
             status = dropped.response.status if dropped.response is not None else None
             return dropped.response or web.Response()
+        except _ClientGoneError as gone:
+            # The client left mid-stream: nothing to answer and nothing worth a traceback.
+            status = gone.response.status
+            return gone.response
+        except RecursionError:
+            # JSON nested deeper than the interpreter can walk (parsed, or re-serialised).
+            status = 400
+            return _json(invalid(_BAD_BODY).body(request_id), status=400)
+        except Exception:  # a bug: still answer in the service's shape, and say so in the log
+            _LOG.exception("emulator failed on %s %s", request.method, request.path)
+            status = 500
+            return _json(ServiceError(500, "InternalError", _INTERNAL).body(request_id), status=500)
         finally:
-            self.log.close(index, opened, replace(opened, finished=time.monotonic(), status=status))
+            recorded = opened if parsed is _INVALID else replace(opened, json=parsed)
+            finished = replace(recorded, finished=time.monotonic(), status=status)
+            self.log.close(index, opened, finished)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -178,11 +225,23 @@ class EmulatorService:
         if not stream:
             return _json(body(), headers=headers)
         # Faults strike before the final event at the latest, so the stream is always cut.
-        error_after = scripted.error_after_chunks if scripted is not None else None
-        drop_after = scripted.drop_after_chunks if scripted is not None else None
         response = web.StreamResponse(status=200, headers=headers)
         response.headers["Content-Type"] = SSE_CONTENT_TYPE
         await response.prepare(request)
+        try:
+            await self._stream(response, scripted, payloads)
+        except ConnectionError:  # aiohttp's ClientConnectionResetError is one
+            raise _ClientGoneError(response) from None
+        return response
+
+    async def _stream(
+        self,
+        response: web.StreamResponse,
+        scripted: ScriptedReply | None,
+        payloads: Callable[[], Iterable[Mapping[str, Any]]],
+    ) -> None:
+        error_after = scripted.error_after_chunks if scripted is not None else None
+        drop_after = scripted.drop_after_chunks if scripted is not None else None
         # Payloads are made one at a time: cumulative snapshots of a long reply would not
         # all fit in memory at once.
         for position, (payload, last) in enumerate(_with_last(payloads())):
@@ -200,7 +259,6 @@ class EmulatorService:
                 raise _DroppedError(response)
             await response.write(result_event(position + 1, payload))
         await response.write_eof()
-        return response
 
     # -- endpoints -------------------------------------------------------------------------
 
