@@ -175,7 +175,11 @@ def validate_chat(
             "InvalidParameter.NotSupportEnableThinking",
             f"The model {model} does not support enable_thinking.",
         )
+    if requested is False and spec.thinking == "always":
+        raise invalid(THINKING_ONLY)
     thinking = spec.thinking == "always" or (spec.thinking == "hybrid" and requested is True)
+    if thinking and isinstance(parameters.get("tool_choice"), Mapping):
+        raise invalid(FORCED_TOOL_WHILE_THINKING)
     incremental_value = parameters.get("incremental_output")
     incremental = spec.incremental_default if incremental_value is None else bool(incremental_value)
     # Thinking only exists in incremental mode; an absent flag is read that way.
