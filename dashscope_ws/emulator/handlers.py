@@ -138,20 +138,24 @@ class EmulatorService:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         request_id = new_request_id()
-        _CURRENT.set(_Context(None, request_id))
+        unreadable: ServiceError | None = None
+        try:
+            parsed = await _read_json(request)
+        except ServiceError as error:  # too large: answered below, once the request is logged
+            parsed, unreadable = None, error
+        _CURRENT.set(_Context(parsed, request_id))
         opened = RecordedRequest(
             method=request.method,
             path=request.path,
             headers=CIMultiDictProxy(CIMultiDict(request.headers)),
-            json=None,
+            json=None if parsed is _INVALID else parsed,
             started=time.monotonic(),
         )
         index = self.log.open(opened)
         status: int | None = None
-        parsed: Any = None
         try:
-            parsed = await _read_json(request)
-            _CURRENT.set(_Context(parsed, request_id))
+            if unreadable is not None:
+                raise unreadable
             response = await handler(request)
             status = response.status
             return response
@@ -177,9 +181,7 @@ class EmulatorService:
             status = 500
             return _json(ServiceError(500, "InternalError", _INTERNAL).body(request_id), status=500)
         finally:
-            recorded = opened if parsed is _INVALID else replace(opened, json=parsed)
-            finished = replace(recorded, finished=time.monotonic(), status=status)
-            self.log.close(index, opened, finished)
+            self.log.close(index, opened, replace(opened, finished=time.monotonic(), status=status))
 
     # -- helpers ---------------------------------------------------------------------------
 
