@@ -24,9 +24,11 @@ from .behaviour import Reply, message_text, plan_reply
 from .chat import Shape, app_body, app_payloads, chat_body, chat_payloads, input_tokens
 from .gate import authenticate, authorize_model
 from .identities import EmulatorConfig
+from .multimodal import check_media
 from .retrieval import embed, rerank, rerank_compatible
 from .script import RecordedRequest, RequestLog, ScriptedReply, ScriptQueue
 from .tokenizer import count_tokens
+from .uploads import OSS_UPLOAD_PATH, OssError, UploadStore
 from .validate import MISSING_MESSAGES, validate_chat
 from .wire import (
     SSE_CONTENT_TYPE,
@@ -120,6 +122,7 @@ class EmulatorService:
         self.config = config
         self.script = ScriptQueue()
         self.log = RequestLog()
+        self.uploads = UploadStore()
 
     def application(self) -> web.Application:
         """A fresh aiohttp application serving the emulated endpoints."""
@@ -132,6 +135,8 @@ class EmulatorService:
         app.router.add_post("/api/v1/services/rerank/text-rerank/text-rerank", self._rerank)
         app.router.add_post("/compatible-api/v1/reranks", self._rerank_compatible)
         app.router.add_post("/api/v1/apps/{app_id}/completion", self._app)
+        app.router.add_get("/api/v1/uploads", self._upload_policy)
+        app.router.add_post(OSS_UPLOAD_PATH, self._oss_upload)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         return app
 
@@ -276,10 +281,20 @@ class EmulatorService:
         )
         stream = self._wants_stream(request, accept_header=False)
         chat = validate_chat(body, spec, stream=stream, multimodal=multimodal)
+        media = None
+        if multimodal:
+            resolve = request.headers.get("X-DashScope-OssResourceResolve", "").strip().lower()
+            media = check_media(
+                chat.messages, self.uploads, chat.model, resolve=resolve == "enable"
+            )
         scripted = self.script.take("chat")
-        reply = _scripted_reply(scripted) or plan_reply(
-            chat.model, chat.messages, chat.parameters, thinking=chat.thinking
-        )
+        reply = _scripted_reply(scripted)
+        if reply is None:
+            reply = plan_reply(chat.model, chat.messages, chat.parameters, thinking=chat.thinking)
+            # Structured output stays parseable: the media sentence goes to plain text only.
+            plain = not reply.tool_calls and "response_format" not in chat.parameters
+            if media is not None and not media.empty and plain:
+                reply.content = f"{media.describe()} {reply.content}"
         shape = Shape(
             message_format=chat.message_format,
             multimodal=multimodal,
@@ -360,6 +375,28 @@ class EmulatorService:
             body=lambda: app_body(text, session_id, model, prompt, count_tokens(text), "stop", rid),
             payloads=lambda: app_payloads(text, session_id, model, prompt, incremental, rid),
         )
+
+    async def _upload_policy(self, request: web.Request) -> web.StreamResponse:
+        key, _ = authenticate(self.config, request.headers)
+        model = request.query.get("model")
+        authorize_model(self.config, key, model, "uploads")
+        host, port = (
+            request.transport.get_extra_info("sockname")[:2]
+            if request.transport
+            else ("127.0.0.1", 0)
+        )
+        shown = f"[{host}]" if ":" in str(host) else host
+        data = self.uploads.issue(request.query, key, f"http://{shown}:{port}{OSS_UPLOAD_PATH}")
+        return _json({"request_id": _request_id(), "data": data})
+
+    async def _oss_upload(self, request: web.Request) -> web.StreamResponse:
+        try:
+            self.uploads.accept(request.headers.get("Content-Type", ""), await request.read())
+        except OssError as error:
+            return web.Response(
+                status=error.status, text=error.xml(_request_id()), content_type="application/xml"
+            )
+        return web.Response(status=200)
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         raise ServiceError(404, "NotFound", "Not found!")

@@ -16,6 +16,7 @@ from aiohttp.web_request import BaseRequest
 from .handlers import EmulatorService
 from .identities import MAIN_KEY, SUB_KEY, SUB_WORKSPACE, EmulatorConfig
 from .script import RecordedRequest, ScriptedReply
+from .uploads import UploadStore
 from .wire import dumps, new_request_id
 
 __all__ = ["Emulator", "run_server"]
@@ -211,9 +212,15 @@ class Emulator:
         return len(self._service.script)
 
     def reset(self) -> None:
-        """Forget queued scripted replies and the request log."""
+        """Forget queued scripted replies, the request log and uploads (limit restored)."""
         self._service.script.clear()
         self._service.log.clear()
+        self._service.uploads.reset()
+
+    @property
+    def uploads(self) -> UploadStore:
+        """Uploaded objects and the size limit policies state (``max_file_size_mb``)."""
+        return self._service.uploads
 
 
 def _drain(loop: asyncio.AbstractEventLoop) -> None:
