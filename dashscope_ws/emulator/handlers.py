@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import json
 import logging
 import time
 import uuid
@@ -20,13 +19,14 @@ from typing import Any, TypeVar
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from .behaviour import Reply, message_text, plan_reply
+from .behaviour import message_text, plan_reply
 from .chat import Shape, app_body, app_payloads, chat_body, chat_payloads, input_tokens
 from .gate import authenticate, authorize_model
 from .identities import EmulatorConfig
 from .multimodal import check_media
+from .requestbody import BAD_BODY, INVALID, read_json
 from .retrieval import embed, rerank, rerank_compatible
-from .script import RecordedRequest, RequestLog, ScriptedReply, ScriptQueue
+from .script import RecordedRequest, RequestLog, ScriptedReply, ScriptQueue, scripted_reply
 from .tokenizer import count_tokens
 from .uploads import OSS_UPLOAD_PATH, OssError, UploadStore
 from .validate import MISSING_MESSAGES, validate_chat
@@ -43,36 +43,8 @@ from .wire import (
 __all__ = ["EmulatorService"]
 
 T = TypeVar("T")
-_BAD_BODY = "Required body invalid, please check the request body format."
 _INTERNAL = "An internal error has occured, please try again later or contact service support."
-_INVALID = object()  # marks a body that is present but not JSON
 _LOG = logging.getLogger("dashscope_ws.emulator")
-
-
-def _reject_constant(name: str) -> Any:
-    # ``NaN``/``Infinity`` are not JSON (RFC 8259); Python's parser accepts them by default.
-    raise ValueError(f"not JSON: {name}")
-
-
-async def _read_json(request: web.Request) -> Any:
-    """The parsed body: ``None`` if empty, ``_INVALID`` if not JSON (or not UTF-8).
-
-    Raises:
-        ServiceError: 413 ``BadRequest.TooLarge`` over ``client_max_size`` (the old status
-            table's status and the current table's code and message, [DOC-ERR-OLD]/[DOC-ERR-ZH]).
-    """
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise ServiceError(413, "BadRequest.TooLarge", "Payload Too Large.") from None
-    except web.HTTPException as error:
-        raise ServiceError(error.status, "InvalidParameter", _BAD_BODY) from None
-    if not raw:
-        return None
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return _INVALID
 
 
 @dataclass(frozen=True)
@@ -145,7 +117,7 @@ class EmulatorService:
         request_id = new_request_id()
         unreadable: ServiceError | None = None
         try:
-            parsed = await _read_json(request)
+            parsed = await read_json(request)
         except ServiceError as error:  # too large: answered below, once the request is logged
             parsed, unreadable = None, error
         _CURRENT.set(_Context(parsed, request_id))
@@ -153,7 +125,7 @@ class EmulatorService:
             method=request.method,
             path=request.path,
             headers=CIMultiDictProxy(CIMultiDict(request.headers)),
-            json=None if parsed is _INVALID else parsed,
+            json=None if parsed is INVALID else parsed,
             started=time.monotonic(),
         )
         index = self.log.open(opened)
@@ -180,7 +152,7 @@ class EmulatorService:
         except RecursionError:
             # JSON nested deeper than the interpreter can walk (parsed, or re-serialised).
             status = 400
-            return _json(invalid(_BAD_BODY).body(request_id), status=400)
+            return _json(invalid(BAD_BODY).body(request_id), status=400)
         except Exception:  # a bug: still answer in the service's shape, and say so in the log
             _LOG.exception("emulator failed on %s %s", request.method, request.path)
             status = 500
@@ -194,7 +166,7 @@ class EmulatorService:
     def _body(request: web.Request) -> Mapping[str, Any]:
         body = _CURRENT.get().body
         if not isinstance(body, Mapping):
-            raise invalid(_BAD_BODY)
+            raise invalid(BAD_BODY)
         return body
 
     @staticmethod
@@ -288,7 +260,7 @@ class EmulatorService:
                 chat.messages, self.uploads, chat.model, resolve=resolve == "enable"
             )
         scripted = self.script.take("chat")
-        reply = _scripted_reply(scripted)
+        reply = scripted_reply(scripted)
         if reply is None:
             reply = plan_reply(chat.model, chat.messages, chat.parameters, thinking=chat.thinking)
             # Structured output stays parseable: the media sentence goes to plain text only.
@@ -355,9 +327,7 @@ class EmulatorService:
         stream = self._wants_stream(request, accept_header=True)
         scripted = self.script.take("app")
         model = "qwen-plus"  # what the emulated app runs on, reported in usage.models
-        text = (
-            _scripted_reply(scripted) or plan_reply(model, messages, {}, thinking=False)
-        ).content
+        text = (scripted_reply(scripted) or plan_reply(model, messages, {}, thinking=False)).content
         session_id = str(raw_input.get("session_id") or uuid.uuid4().hex)
         prompt = sum(
             count_tokens(message_text(m.get("content"))) for m in messages if isinstance(m, Mapping)
@@ -418,27 +388,3 @@ def _with_last(items: Iterable[T]) -> Iterator[tuple[T, bool]]:
             yield current, False
             current = following
         yield current, True
-
-
-def _scripted_reply(scripted: ScriptedReply | None) -> Reply | None:
-    if scripted is None or (
-        scripted.text is None and scripted.tool_calls is None and scripted.reasoning is None
-    ):
-        return None
-    calls = []
-    for call in scripted.tool_calls or []:
-        arguments = call.get("arguments", "{}")
-        calls.append(
-            {
-                "id": str(call.get("id") or f"call_{uuid.uuid4().hex[:22]}"),
-                "name": str(call["name"]),
-                "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments),
-            }
-        )
-    finish = scripted.finish_reason or ("tool_calls" if calls else "stop")
-    return Reply(
-        content=scripted.text or "",
-        reasoning=scripted.reasoning or "",
-        tool_calls=calls,
-        finish_reason=finish,
-    )
