@@ -29,7 +29,7 @@ from .retrieval import embed, rerank, rerank_compatible
 from .script import RecordedRequest, RequestLog, ScriptedReply, ScriptQueue, scripted_reply
 from .tokenizer import count_tokens
 from .uploads import OSS_UPLOAD_PATH, OssError, UploadStore
-from .validate import MISSING_MESSAGES, validate_chat
+from .validate import GENERIC, MISSING_MESSAGES, validate_chat
 from .wire import (
     SSE_CONTENT_TYPE,
     ServiceError,
@@ -323,6 +323,8 @@ class EmulatorService:
             messages = [*(messages or []), {"role": "user", "content": raw_input["prompt"]}]
         if not isinstance(messages, list) or not messages:
             raise invalid(MISSING_MESSAGES)
+        if not all(isinstance(message, Mapping) for message in messages):
+            raise invalid(GENERIC)
         parameters = body.get("parameters") or {}
         stream = self._wants_stream(request, accept_header=True)
         scripted = self.script.take("app")

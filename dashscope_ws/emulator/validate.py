@@ -112,6 +112,10 @@ def _check_ranges(parameters: Mapping[str, Any]) -> None:
     tool_choice = parameters.get("tool_choice")
     if isinstance(tool_choice, str) and tool_choice not in ("none", "auto"):
         raise invalid('tool_choice is one of the strings that should be ["none", "auto"]')
+    if tool_choice is not None and not isinstance(tool_choice, str):
+        function = tool_choice.get("function") if isinstance(tool_choice, Mapping) else None
+        if not isinstance(function, Mapping) or not isinstance(function.get("name"), str):
+            raise invalid(GENERIC)
 
 
 def _check_messages(messages: Any, multimodal: bool) -> list[Mapping[str, Any]]:

@@ -111,6 +111,24 @@ def test_non_object_json_is_a_400(call: Call, raw: str, path: str) -> None:
     assert _service_error(call(path, raw), 400)["message"] == BAD_BODY
 
 
+WEATHER_TOOL = '[{"type":"function","function":{"name":"weather"}}]'
+WRONG_SHAPES = [
+    (TEXT_PATH, _raw_chat(f'{{"tools":{WEATHER_TOOL},"tool_choice":{{"function":1}}}}')),
+    (TEXT_PATH, _raw_chat(f'{{"tools":{WEATHER_TOOL},"tool_choice":{{"function":[]}}}}')),
+    (TEXT_PATH, _raw_chat(f'{{"tools":{WEATHER_TOOL},"tool_choice":{{"function":{{}}}}}}')),
+    (TEXT_PATH, _raw_chat(f'{{"tools":{WEATHER_TOOL},"tool_choice":7}}')),
+    (TEXT_PATH, _raw_chat("[1]")),
+    (TEXT_PATH, _raw_chat('"temperature=0.5"')),
+    (APP_PATH, b'{"input":{"messages":[1]}}'),
+    (APP_PATH, b'{"input":{"messages":[[]]}}'),
+]
+
+
+@pytest.mark.parametrize(("path", "raw"), WRONG_SHAPES)
+def test_values_of_the_wrong_shape_are_a_400(call: Call, path: str, raw: bytes) -> None:
+    assert _service_error(call(path, raw), 400)["code"] == "InvalidParameter"
+
+
 def test_empty_body_is_a_400(call: Call) -> None:
     assert _service_error(call(TEXT_PATH, b""), 400)["message"] == BAD_BODY
 
