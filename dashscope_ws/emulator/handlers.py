@@ -319,6 +319,8 @@ class EmulatorService:
         if not isinstance(raw_input, Mapping):
             raise invalid(MISSING_MESSAGES)
         messages: Any = raw_input.get("messages")
+        if messages is not None and not isinstance(messages, list):
+            raise invalid(GENERIC)
         if isinstance(raw_input.get("prompt"), str):
             messages = [*(messages or []), {"role": "user", "content": raw_input["prompt"]}]
         if not isinstance(messages, list) or not messages:

@@ -199,3 +199,88 @@ def test_a_client_leaving_mid_stream_logs_no_traceback(
     time.sleep(0.2)
     noisy = [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
     assert noisy == [], [r.getMessage() for r in noisy]
+
+
+# -- every value replaced by every odd value: an answer, never a crash -------------------------
+
+_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "weather city",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "enum": ["Paris"], "minLength": 2},
+                "n": {"type": "integer", "minimum": 1},
+                "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                "b": {"anyOf": [{"type": "null"}, {"type": "number", "maximum": 3}]},
+            },
+            "required": ["city", "n", "tags", "b"],
+        },
+    },
+}
+SEEDS: list[tuple[str, dict[str, Any], bool]] = [
+    (TEXT_PATH, {"model": "qwen-plus", "input": {"messages": [
+        {"role": "system", "content": "be json"},
+        {"role": "user", "content": "weather in Paris?"},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "c1", "type": "function",
+             "function": {"name": "get_weather", "arguments": "{}"}}]},
+        {"role": "tool", "content": "sunny", "tool_call_id": "c1"},
+        {"role": "user", "content": "and json?"}]},
+     "parameters": {"tools": [_TOOL], "tool_choice": "auto", "stop": ["zz"], "max_tokens": 50,
+                    "response_format": {"type": "json_object"}, "seed": 1}}, False),
+    (TEXT_PATH, {"model": "qwen-plus", "input": {"messages": [
+        {"role": "user", "content": "weather in Paris?"}]},
+     "parameters": {"tools": [_TOOL], "tool_choice": {"type": "function", "function": {
+         "name": "get_weather"}}, "parallel_tool_calls": True, "incremental_output": True}}, True),
+    (MM_PATH, {"model": "qwen3-vl-plus", "input": {"messages": [
+        {"role": "user", "content": [{"image": "https://a/b.png", "max_pixels": 10},
+                                     {"video": ["https://a/1.jpg"], "fps": 2}, {"text": "hi"}]}]},
+     "parameters": {"enable_thinking": True, "thinking_budget": 5}}, True),
+    (EMBED_PATH, {"model": "text-embedding-v4", "input": {"texts": ["a", "b"]},
+                  "parameters": {"dimension": 64, "text_type": "query"}}, False),
+    (RERANK_PATH, {"model": "gte-rerank-v2", "input": {"query": "q", "documents": ["a", "b"]},
+                   "parameters": {"top_n": 1, "return_documents": True}}, False),
+    (APP_PATH, {"input": {"prompt": "hi", "session_id": "s"},
+                "parameters": {"incremental_output": True}}, True),
+]  # fmt: skip
+ODD_VALUES: list[Any] = [None, True, "x", [1], {"a": 1}, 10**30, 1e300]
+
+
+def _locations(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else []
+    )
+    for key, inner in items:
+        found += _locations(inner, (*prefix, key))
+    return found
+
+
+def _replaced(body: dict[str, Any], location: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    copy = json.loads(json.dumps(body))
+    node = copy
+    for key in location[:-1]:
+        node = node[key]
+    node[location[-1]] = value
+    return copy
+
+
+@pytest.mark.parametrize(("path", "body", "stream"), SEEDS, ids=[s[0] for s in SEEDS])
+def test_no_value_anywhere_makes_the_emulator_fail(
+    call: Call, path: str, body: dict[str, Any], stream: bool
+) -> None:
+    assert call(path, body, stream=stream).status_code == 200
+    failures = []
+    for location in _locations(body):
+        for value in ODD_VALUES:
+            response = call(path, _replaced(body, location, value), stream=stream)
+            if response.status_code >= 500 or b'"InternalError"' in response.content:
+                failures.append((location, value, response.status_code))
+    assert failures == []
