@@ -9,6 +9,10 @@ client method is a few lines (``send`` is the transport)::
     check_upload_response(*send(upload.request))
     url = upload.oss_url   # then send the chat with oss_resolve_headers()
 
+The only I/O here is :func:`local_file` reading a local path. A policy may be reused for
+several files of one call (each gets its own key under ``upload_dir``) while it has not
+expired (``expire_in_seconds``).
+
 What is confirmed, and where from:
 
 * ``GET {api}/uploads?action=getPolicy&model=<model>`` with the usual API-key and workspace
