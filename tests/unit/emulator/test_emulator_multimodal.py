@@ -279,3 +279,30 @@ def test_the_official_sdk_uploads_to_the_emulator(emu: Emulator, tmp_path: Path)
     assert url.startswith("oss://dashscope-instant/")
     assert url.endswith("/dog.png")
     assert emu.uploads.get(url[len("oss://") :], "qwen-vl-plus") is not None
+
+
+def test_the_right_path_is_the_one_the_client_routing_picks() -> None:
+    from dashscope_ws.emulator import EmulatorConfig
+    from dashscope_ws.protocol import MULTIMODAL_GENERATION_PATH, generation_path
+
+    # Registered here as a plain text model, but the client routes the qwen3.5 family to the
+    # multimodal endpoint: the emulator follows the routing, as the service would.
+    model = "qwen3.5-emulator-test"
+    assert generation_path(model) == MULTIMODAL_GENERATION_PATH
+    config = EmulatorConfig.from_dict({"models": {model: "text"}})
+    headers = {"Authorization": f"Bearer {MAIN_KEY}"}
+    with Emulator(config) as emu:
+        on_text = requests.post(
+            emu.base_url + TEXT_PATH,
+            json={"model": model, "input": {"messages": [{"role": "user", "content": "hi"}]}},
+            headers=headers,
+            timeout=30,
+        )
+        on_mm = requests.post(
+            emu.base_url + MM_PATH,
+            json=mm_body([{"text": "hi"}], model=model),
+            headers=headers,
+            timeout=30,
+        )
+    assert error_of(on_text) == (400, "InvalidParameter", URL_ERROR)
+    assert on_mm.status_code == 200
