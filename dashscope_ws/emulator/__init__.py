@@ -1,8 +1,10 @@
 """A local, protocol-faithful DashScope emulator (aiohttp.web).
 
 It speaks the native DashScope HTTP protocol (text and multimodal generation with SSE,
-embeddings, rerank, application completion), enforces keys, workspaces and model grants the way
-the service does, answers deterministically, and can be scripted to fail in precise ways.
+embeddings, rerank, application completion, the temporary-file upload policy and its OSS upload
+target), enforces keys, workspaces and model grants the way the service does, answers every
+malformed request in the service's error shape, answers deterministically, and can be scripted
+to fail in precise ways.
 See docs/emulator.md.
 
 Example:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .identities import EmulatorConfig, ModelSpec
+from ..protocol import MULTIMODAL_GENERATION_PATH, generation_path
+from .identities import KINDS, EmulatorConfig, ModelSpec
 from .wire import ServiceError, invalid
 
 __all__ = ["authenticate", "authorize_model"]
@@ -25,7 +26,24 @@ ENDPOINT_KINDS: dict[str, frozenset[str]] = {
     "embedding": frozenset({"embedding"}),
     "rerank": frozenset({"rerank"}),
     "rerank-compatible": frozenset({"rerank-compatible"}),
+    "uploads": KINDS,  # a file can be uploaded for any model
 }
+# Omni models are served in OpenAI-compatible mode only: both native paths answer url error.
+_COMPATIBLE_ONLY_PREFIXES = ("qwen-omni", "qwen3-omni")
+
+
+def _generation_endpoint(model: str, spec: ModelSpec) -> str | None:
+    """The native generation path serving ``model``: ``"text"``, ``"multimodal"`` or none.
+
+    The client's routing (:func:`dashscope_ws.protocol.generation_path`, which knows the model
+    families) decides, so the emulator refuses exactly what a wrong route would send; a model
+    registered in the emulator as multimodal counts as multimodal too.
+    """
+    if spec.kind == "omni" or model.strip().lower().startswith(_COMPATIBLE_ONLY_PREFIXES):
+        return None
+    if spec.kind == "multimodal" or generation_path(model) == MULTIMODAL_GENERATION_PATH:
+        return "multimodal"
+    return "text"
 
 
 def _bearer(headers: Mapping[str, str]) -> str | None:
@@ -78,6 +96,9 @@ def authorize_model(config: EmulatorConfig, key: str, model: object, endpoint: s
     bound = config.key_workspace(key)
     if bound is not None and not config.granted(bound, model):
         raise ServiceError(403, "Model.AccessDenied", "Model access denied.")
-    if spec.kind not in ENDPOINT_KINDS[endpoint]:
+    if endpoint in ("text", "multimodal") and spec.kind in ("text", "multimodal", "omni"):
+        if _generation_endpoint(model, spec) != endpoint:
+            raise invalid(URL_ERROR)
+    elif spec.kind not in ENDPOINT_KINDS[endpoint]:
         raise invalid(URL_ERROR)
     return spec

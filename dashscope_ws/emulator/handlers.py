@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import json
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
@@ -19,15 +19,18 @@ from typing import Any, TypeVar
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from .behaviour import Reply, message_text, plan_reply
+from .behaviour import message_text, plan_reply
 from .chat import Shape, app_body, app_payloads, chat_body, chat_payloads, input_tokens
 from .gate import authenticate, authorize_model
 from .identities import EmulatorConfig
 from .quotas import QuotaDesk
+from .multimodal import check_media
+from .requestbody import BAD_BODY, INVALID, read_json
 from .retrieval import embed, rerank, rerank_compatible
-from .script import RecordedRequest, RequestLog, ScriptedReply, ScriptQueue
+from .script import RecordedRequest, RequestLog, ScriptedReply, ScriptQueue, scripted_reply
 from .tokenizer import count_tokens
-from .validate import MISSING_MESSAGES, validate_chat
+from .uploads import OSS_UPLOAD_PATH, OssError, UploadStore
+from .validate import GENERIC, MISSING_MESSAGES, validate_chat
 from .wire import (
     SSE_CONTENT_TYPE,
     ServiceError,
@@ -41,8 +44,8 @@ from .wire import (
 __all__ = ["EmulatorService"]
 
 T = TypeVar("T")
-_BAD_BODY = "Required body invalid, please check the request body format."
-_INVALID = object()  # marks a body that is present but not JSON
+_INTERNAL = "An internal error has occured, please try again later or contact service support."
+_LOG = logging.getLogger("dashscope_ws.emulator")
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,14 @@ def _request_id() -> str:
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class _ClientGoneError(Exception):
+    """The client closed the connection while a stream was being written."""
+
+    def __init__(self, response: web.StreamResponse) -> None:
+        super().__init__("client disconnected mid-stream")
+        self.response = response
 
 
 class _DroppedError(Exception):
@@ -85,6 +96,7 @@ class EmulatorService:
         self.script = ScriptQueue()
         self.log = RequestLog()
         self.quotas = QuotaDesk(config, _request_id)
+        self.uploads = UploadStore()
 
     def application(self) -> web.Application:
         """A fresh aiohttp application serving the emulated endpoints."""
@@ -100,42 +112,56 @@ class EmulatorService:
         app.router.add_post("/compatible-api/v1/reranks", self._rerank_compatible)
         app.router.add_post("/api/v1/apps/{app_id}/completion", self._app)
         self.quotas.add_routes(app)
+        app.router.add_get("/api/v1/uploads", self._upload_policy)
+        app.router.add_post(OSS_UPLOAD_PATH, self._oss_upload)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         return app
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        raw = await request.read()
-        parsed: Any = None
-        if raw:
-            try:
-                parsed = json.loads(raw)
-            except ValueError:
-                parsed = _INVALID
-        _CURRENT.set(_Context(parsed, new_request_id()))
+        request_id = new_request_id()
+        unreadable: ServiceError | None = None
+        try:
+            parsed = await read_json(request)
+        except ServiceError as error:  # too large: answered below, once the request is logged
+            parsed, unreadable = None, error
+        _CURRENT.set(_Context(parsed, request_id))
         opened = RecordedRequest(
             method=request.method,
             path=request.path,
             headers=CIMultiDictProxy(CIMultiDict(request.headers)),
-            json=None if parsed is _INVALID else parsed,
+            json=None if parsed is INVALID else parsed,
             started=time.monotonic(),
         )
         index = self.log.open(opened)
         status: int | None = None
         try:
+            if unreadable is not None:
+                raise unreadable
             response = await handler(request)
             status = response.status
             return response
         except ServiceError as error:
             status = error.status
-            body = error.body(_request_id())
-            return _json(body, status=error.status, headers=error.headers)
+            return _json(error.body(request_id), status=error.status, headers=error.headers)
         except _DroppedError as dropped:
             # Closing the socket mid-body is the point: the client must see a truncated answer.
             if request.transport is not None:
                 request.transport.close()
             status = dropped.response.status if dropped.response is not None else None
             return dropped.response or web.Response()
+        except _ClientGoneError as gone:
+            # The client left mid-stream: nothing to answer and nothing worth a traceback.
+            status = gone.response.status
+            return gone.response
+        except RecursionError:
+            # JSON nested deeper than the interpreter can walk (parsed, or re-serialised).
+            status = 400
+            return _json(invalid(BAD_BODY).body(request_id), status=400)
+        except Exception:  # a bug: still answer in the service's shape, and say so in the log
+            _LOG.exception("emulator failed on %s %s", request.method, request.path)
+            status = 500
+            return _json(ServiceError(500, "InternalError", _INTERNAL).body(request_id), status=500)
         finally:
             self.log.close(index, opened, replace(opened, finished=time.monotonic(), status=status))
 
@@ -145,7 +171,7 @@ class EmulatorService:
     def _body(request: web.Request) -> Mapping[str, Any]:
         body = _CURRENT.get().body
         if not isinstance(body, Mapping):
-            raise invalid(_BAD_BODY)
+            raise invalid(BAD_BODY)
         return body
 
     @staticmethod
@@ -183,11 +209,23 @@ class EmulatorService:
         if not stream:
             return _json(body(), headers=headers)
         # Faults strike before the final event at the latest, so the stream is always cut.
-        error_after = scripted.error_after_chunks if scripted is not None else None
-        drop_after = scripted.drop_after_chunks if scripted is not None else None
         response = web.StreamResponse(status=200, headers=headers)
         response.headers["Content-Type"] = SSE_CONTENT_TYPE
         await response.prepare(request)
+        try:
+            await self._stream(response, scripted, payloads)
+        except ConnectionError:  # aiohttp's ClientConnectionResetError is one
+            raise _ClientGoneError(response) from None
+        return response
+
+    async def _stream(
+        self,
+        response: web.StreamResponse,
+        scripted: ScriptedReply | None,
+        payloads: Callable[[], Iterable[Mapping[str, Any]]],
+    ) -> None:
+        error_after = scripted.error_after_chunks if scripted is not None else None
+        drop_after = scripted.drop_after_chunks if scripted is not None else None
         # Payloads are made one at a time: cumulative snapshots of a long reply would not
         # all fit in memory at once.
         for position, (payload, last) in enumerate(_with_last(payloads())):
@@ -205,7 +243,6 @@ class EmulatorService:
                 raise _DroppedError(response)
             await response.write(result_event(position + 1, payload))
         await response.write_eof()
-        return response
 
     # -- endpoints -------------------------------------------------------------------------
 
@@ -221,10 +258,20 @@ class EmulatorService:
         )
         stream = self._wants_stream(request, accept_header=False)
         chat = validate_chat(body, spec, stream=stream, multimodal=multimodal)
+        media = None
+        if multimodal:
+            resolve = request.headers.get("X-DashScope-OssResourceResolve", "").strip().lower()
+            media = check_media(
+                chat.messages, self.uploads, chat.model, resolve=resolve == "enable"
+            )
         scripted = self.script.take("chat")
-        reply = _scripted_reply(scripted) or plan_reply(
-            chat.model, chat.messages, chat.parameters, thinking=chat.thinking
-        )
+        reply = scripted_reply(scripted)
+        if reply is None:
+            reply = plan_reply(chat.model, chat.messages, chat.parameters, thinking=chat.thinking)
+            # Structured output stays parseable: the media sentence goes to plain text only.
+            plain = not reply.tool_calls and "response_format" not in chat.parameters
+            if media is not None and not media.empty and plain:
+                reply.content = f"{media.describe()} {reply.content}"
         shape = Shape(
             message_format=chat.message_format,
             multimodal=multimodal,
@@ -277,17 +324,19 @@ class EmulatorService:
         if not isinstance(raw_input, Mapping):
             raise invalid(MISSING_MESSAGES)
         messages: Any = raw_input.get("messages")
+        if messages is not None and not isinstance(messages, list):
+            raise invalid(GENERIC)
         if isinstance(raw_input.get("prompt"), str):
             messages = [*(messages or []), {"role": "user", "content": raw_input["prompt"]}]
         if not isinstance(messages, list) or not messages:
             raise invalid(MISSING_MESSAGES)
+        if not all(isinstance(message, Mapping) for message in messages):
+            raise invalid(GENERIC)
         parameters = body.get("parameters") or {}
         stream = self._wants_stream(request, accept_header=True)
         scripted = self.script.take("app")
         model = "qwen-plus"  # what the emulated app runs on, reported in usage.models
-        text = (
-            _scripted_reply(scripted) or plan_reply(model, messages, {}, thinking=False)
-        ).content
+        text = (scripted_reply(scripted) or plan_reply(model, messages, {}, thinking=False)).content
         session_id = str(raw_input.get("session_id") or uuid.uuid4().hex)
         prompt = sum(
             count_tokens(message_text(m.get("content"))) for m in messages if isinstance(m, Mapping)
@@ -305,6 +354,28 @@ class EmulatorService:
             body=lambda: app_body(text, session_id, model, prompt, count_tokens(text), "stop", rid),
             payloads=lambda: app_payloads(text, session_id, model, prompt, incremental, rid),
         )
+
+    async def _upload_policy(self, request: web.Request) -> web.StreamResponse:
+        key, _ = authenticate(self.config, request.headers)
+        model = request.query.get("model")
+        authorize_model(self.config, key, model, "uploads")
+        host, port = (
+            request.transport.get_extra_info("sockname")[:2]
+            if request.transport
+            else ("127.0.0.1", 0)
+        )
+        shown = f"[{host}]" if ":" in str(host) else host
+        data = self.uploads.issue(request.query, key, f"http://{shown}:{port}{OSS_UPLOAD_PATH}")
+        return _json({"request_id": _request_id(), "data": data})
+
+    async def _oss_upload(self, request: web.Request) -> web.StreamResponse:
+        try:
+            self.uploads.accept(request.headers.get("Content-Type", ""), await request.read())
+        except OssError as error:
+            return web.Response(
+                status=error.status, text=error.xml(_request_id()), content_type="application/xml"
+            )
+        return web.Response(status=200)
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         raise ServiceError(404, "NotFound", "Not found!")
@@ -326,27 +397,3 @@ def _with_last(items: Iterable[T]) -> Iterator[tuple[T, bool]]:
             yield current, False
             current = following
         yield current, True
-
-
-def _scripted_reply(scripted: ScriptedReply | None) -> Reply | None:
-    if scripted is None or (
-        scripted.text is None and scripted.tool_calls is None and scripted.reasoning is None
-    ):
-        return None
-    calls = []
-    for call in scripted.tool_calls or []:
-        arguments = call.get("arguments", "{}")
-        calls.append(
-            {
-                "id": str(call.get("id") or f"call_{uuid.uuid4().hex[:22]}"),
-                "name": str(call["name"]),
-                "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments),
-            }
-        )
-    finish = scripted.finish_reason or ("tool_calls" if calls else "stop")
-    return Reply(
-        content=scripted.text or "",
-        reasoning=scripted.reasoning or "",
-        tool_calls=calls,
-        finish_reason=finish,
-    )

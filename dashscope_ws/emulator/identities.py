@@ -90,6 +90,14 @@ MODELS: dict[str, ModelSpec] = {
     "qwen-vl-plus": ModelSpec("multimodal", message_default=True),
     "qwen-vl-max": ModelSpec("multimodal", message_default=True),
     "qwen3-vl-plus": ModelSpec("multimodal", "hybrid", True, True),
+    # Qwen3.5+ are multimodal-endpoint models (official API reference; issue 10).
+    "qwen3.5-plus": ModelSpec("multimodal", "hybrid", True, True),
+    "qwen3.6-plus": ModelSpec("multimodal", "hybrid", True, True),
+    "qwen3.6-flash": ModelSpec("multimodal", "hybrid", True, True),
+    "qwen3.7-plus": ModelSpec("multimodal", "hybrid", True, True),
+    # Omni: OpenAI-compatible mode only; both native paths answer url error.
+    "qwen-omni-turbo": ModelSpec("omni"),
+    "qwen3-omni-flash": ModelSpec("omni"),
     "text-embedding-v1": ModelSpec("embedding"),
     "text-embedding-v2": ModelSpec("embedding"),
     "text-embedding-v3": ModelSpec("embedding"),
@@ -99,7 +107,7 @@ MODELS: dict[str, ModelSpec] = {
     "qwen3-rerank": ModelSpec("rerank-compatible"),
 }
 
-_KINDS = {"text", "multimodal", "embedding", "rerank", "rerank-compatible"}
+KINDS = frozenset({"text", "multimodal", "omni", "embedding", "rerank", "rerank-compatible"})
 
 
 def _default_keys() -> dict[str, str | None]:
@@ -143,7 +151,7 @@ class EmulatorConfig:
         object.__setattr__(self, "models", dict(self.models))
         object.__setattr__(self, "limits", _checked_limits(self.limits))
         for name, kind in self.models.items():
-            if kind not in _KINDS:
+            if kind not in KINDS:
                 raise ValueError(f"model {name!r}: unknown kind {kind!r}")
         for key, workspace in self.keys.items():
             if workspace is not None and workspace not in self.workspaces:

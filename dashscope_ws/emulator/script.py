@@ -9,12 +9,23 @@ failure, not a gateway that forgot who you are): a rejected request leaves the s
 
 from __future__ import annotations
 
+import json
 import threading
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["KINDS", "RecordedRequest", "RequestLog", "ScriptQueue", "ScriptedReply"]
+from .behaviour import Reply
+
+__all__ = [
+    "KINDS",
+    "RecordedRequest",
+    "RequestLog",
+    "ScriptQueue",
+    "ScriptedReply",
+    "scripted_reply",
+]
 
 KINDS = frozenset({"chat", "embedding", "rerank", "app"})
 
@@ -210,3 +221,28 @@ class RequestLog:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+def scripted_reply(scripted: ScriptedReply | None) -> Reply | None:
+    """The answer a scripted reply dictates, or ``None`` when it leaves that to the model."""
+    if scripted is None or (
+        scripted.text is None and scripted.tool_calls is None and scripted.reasoning is None
+    ):
+        return None
+    calls = []
+    for call in scripted.tool_calls or []:
+        arguments = call.get("arguments", "{}")
+        calls.append(
+            {
+                "id": str(call.get("id") or f"call_{uuid.uuid4().hex[:22]}"),
+                "name": str(call["name"]),
+                "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments),
+            }
+        )
+    finish = scripted.finish_reason or ("tool_calls" if calls else "stop")
+    return Reply(
+        content=scripted.text or "",
+        reasoning=scripted.reasoning or "",
+        tool_calls=calls,
+        finish_reason=finish,
+    )

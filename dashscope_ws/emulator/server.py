@@ -5,25 +5,78 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import threading
 from pathlib import Path
 from types import TracebackType
 
 from aiohttp import web
+from aiohttp.web_request import BaseRequest
 
 from .handlers import EmulatorService
 from .identities import MAIN_KEY, SUB_KEY, SUB_WORKSPACE, EmulatorConfig
 from .script import RecordedRequest, ScriptedReply
+from .uploads import UploadStore
+from .wire import dumps, new_request_id
 
 __all__ = ["Emulator", "run_server"]
 
 _SHUTDOWN_TIMEOUT = 1.0  # seconds granted to in-flight responses when stopping
+_LOG = logging.getLogger("dashscope_ws.emulator")
+# The emulator's own wording (assumed): the real gateway's answer to malformed HTTP is unknown.
+_MALFORMED = "Bad request: the HTTP message is malformed or its headers are too large."
+_INTERNAL = "An internal error has occured, please try again later or contact service support."
+
+
+class _ServiceShapedHandler(web.RequestHandler):
+    """aiohttp's connection handler, answering malformed HTTP in the service's error shape.
+
+    Requests aiohttp cannot parse (a header over 8190 bytes, a broken request line or chunked
+    encoding) never reach the application or its middleware: aiohttp answers them itself with
+    plain text and logs a traceback. The service's gateway answers JSON; so does this.
+    """
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if request.writer.output_size > 0:  # mid-answer: only closing is left (as aiohttp does)
+            raise ConnectionError("response already started")
+        _LOG.debug("malformed request from %s: %s", request.remote, message or exc)
+        if status == 413:
+            code, text = "BadRequest.TooLarge", "Payload Too Large."
+        elif 400 <= status < 500:
+            code, text = "InvalidParameter", _MALFORMED
+        else:
+            code, text = "InternalError", _INTERNAL
+        body = {"code": code, "message": text, "request_id": new_request_id()}
+        response = web.Response(status=status, text=dumps(body), content_type="application/json")
+        response.force_close()
+        return response
+
+
+class _Server(web.Server):
+    def __call__(self) -> web.RequestHandler:
+        return _ServiceShapedHandler(self, loop=self._loop, **self._kwargs)
+
+
+class _Runner(web.AppRunner):
+    async def _make_server(self) -> web.Server:
+        plain = await super()._make_server()
+        return _Server(
+            plain.request_handler,
+            request_factory=plain.request_factory,
+            handler_cancellation=plain.handler_cancellation,
+            loop=plain._loop,
+            **plain._kwargs,
+        )
 
 
 async def _start_site(service: EmulatorService, host: str, port: int) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(
-        service.application(), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT
-    )
+    runner = _Runner(service.application(), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -159,9 +212,15 @@ class Emulator:
         return len(self._service.script)
 
     def reset(self) -> None:
-        """Forget queued scripted replies and the request log."""
+        """Forget queued scripted replies, the request log and uploads (limit restored)."""
         self._service.script.clear()
         self._service.log.clear()
+        self._service.uploads.reset()
+
+    @property
+    def uploads(self) -> UploadStore:
+        """Uploaded objects and the size limit policies state (``max_file_size_mb``)."""
+        return self._service.uploads
 
 
 def _drain(loop: asyncio.AbstractEventLoop) -> None:

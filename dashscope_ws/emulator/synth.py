@@ -8,6 +8,7 @@ numbers in the prompt; enums from the enum member the prompt mentions (else the 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -15,6 +16,29 @@ from typing import Any
 __all__ = ["PromptValues", "synthesise"]
 
 _MAX_DEPTH = 8
+# A schema may ask for absurd sizes (minItems: 1e30); the answer stays bounded instead.
+_MAX_ITEMS = 100
+_MAX_LENGTH = 10_000
+
+
+def _count(value: Any, default: int, ceiling: int) -> int:
+    """A schema size keyword as a bounded int (anything that is not an int: ``default``)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return default
+    return max(0, min(value, ceiling))
+
+
+def _bound(value: Any) -> float | None:
+    """A finite numeric schema bound, else ``None`` (booleans, strings, ±inf, 1e400)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 _FORMATS = {
     "date": "2024-01-01",
     "date-time": "2024-01-01T00:00:00Z",
@@ -74,9 +98,10 @@ def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str,
     for combinator in ("anyOf", "oneOf"):
         options = schema.get(combinator)
         if isinstance(options, list) and options:
-            usable = [o for o in options if isinstance(o, Mapping) and o.get("type") != "null"]
+            mappings = [o for o in options if isinstance(o, Mapping)]
+            usable = [o for o in mappings if o.get("type") != "null"] or mappings or [{}]
             merged = {k: v for k, v in schema.items() if k != combinator}
-            return _resolve({**merged, **(usable or options)[0]}, root)
+            return _resolve({**merged, **usable[0]}, root)
     if isinstance(schema.get("allOf"), list):
         merged = {k: v for k, v in schema.items() if k != "allOf"}
         for part in schema["allOf"]:
@@ -104,16 +129,14 @@ def _coerce_number(raw: str | None, schema: Mapping[str, Any], integer: bool) ->
     if raw is not None:
         found = re.search(r"-?\d+(?:\.\d+)?", raw)
         number = float(found.group()) if found else None
-    if number is None:
+    if number is None or not math.isfinite(number):  # "1000…0" (400 digits) reads as inf
         number = 1.0
-    low = schema.get("minimum", schema.get("exclusiveMinimum"))
-    high = schema.get("maximum", schema.get("exclusiveMaximum"))
-    if isinstance(low, (int, float)) and number < low:
-        number = float(low) + (1 if "exclusiveMinimum" in schema and "minimum" not in schema else 0)
-    if isinstance(high, (int, float)) and number > high:
-        number = float(high) - (
-            1 if "exclusiveMaximum" in schema and "maximum" not in schema else 0
-        )
+    low = _bound(schema.get("minimum", schema.get("exclusiveMinimum")))
+    high = _bound(schema.get("maximum", schema.get("exclusiveMaximum")))
+    if low is not None and number < low:
+        number = low + (1 if "exclusiveMinimum" in schema and "minimum" not in schema else 0)
+    if high is not None and number > high:
+        number = high - (1 if "exclusiveMaximum" in schema and "maximum" not in schema else 0)
     return int(number) if integer else number
 
 
@@ -122,12 +145,12 @@ def _string(raw: str | None, schema: Mapping[str, Any], name: str) -> str:
     value = raw if raw is not None else _FORMATS.get(str(fmt)) if fmt else None
     if value is None:
         value = name.replace("_", " ") if name else "text"
-    min_length = schema.get("minLength")
-    max_length = schema.get("maxLength")
-    if isinstance(min_length, int) and len(value) < min_length:
+    min_length = _count(schema.get("minLength"), 0, _MAX_LENGTH)
+    max_length = _count(schema.get("maxLength"), _MAX_LENGTH, _MAX_LENGTH)
+    if len(value) < min_length:
         value = value + "x" * (min_length - len(value))
-    if isinstance(max_length, int) and len(value) > max_length:
-        value = value[:max_length]
+    if len(value) > max(max_length, min_length):
+        value = value[: max(max_length, min_length)]
     return value
 
 
@@ -161,7 +184,7 @@ def synthesise(
     if kind == "array":
         items = schema.get("items")
         item_schema: Mapping[str, Any] = items if isinstance(items, Mapping) else {}
-        count = max(1, int(schema.get("minItems", 1) or 1))
+        count = max(1, _count(schema.get("minItems"), 1, _MAX_ITEMS))
         if depth >= _MAX_DEPTH:
             return []
         singular = name[:-1] if name.endswith("s") else name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,20 @@ JSON_WORD = (
     "'json_object'."
 )
 MAX_TOKENS_LIMIT = 32768
+# The ceiling quoted in a real qwen-plus answer (CherryHQ/cherry-studio#7263); it varies per
+# model on the service, one value is assumed here.
+THINKING_BUDGET_LIMIT = 38912
+# Real answer, compatible mode, qwen3.5/3.6/3.7-plus (cloudwego/eino#994, can1357/oh-my-pi#886);
+# the native API is assumed to carry the same text under code InvalidParameter.
+FORCED_TOOL_WHILE_THINKING = (
+    "<400> InternalError.Algo.InvalidParameter: The tool_choice parameter does not support "
+    "being set to required or object in thinking mode"
+)
+# Real answer for a thinking-only model (CherryHQ/cherry-studio#8570).
+THINKING_ONLY = (
+    "<400> InternalError.Algo.InvalidParameter: The value of the enable_thinking parameter is "
+    "restricted to True."
+)
 
 
 @dataclass(frozen=True)
@@ -41,12 +56,22 @@ class ChatRequest:
 
 
 def _number(parameters: Mapping[str, Any], name: str) -> float | None:
+    """A finite numeric parameter, or ``None`` when absent.
+
+    Booleans, strings, NaN and infinities (``1e400`` parses as ``inf``) are refused with the
+    service's generic message; an integer too large for a float is clamped to ``±inf`` only
+    after the type check, so range checks still refuse it instead of overflowing.
+    """
     value = parameters.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise invalid(GENERIC)
-    return float(value)
+    if isinstance(value, int):
+        return float(value) if abs(value) < 2**1000 else (math.inf if value > 0 else -math.inf)
+    if not math.isfinite(value):
+        raise invalid(GENERIC)
+    return value
 
 
 def _check_ranges(parameters: Mapping[str, Any]) -> None:
@@ -60,16 +85,16 @@ def _check_ranges(parameters: Mapping[str, Any]) -> None:
     if top_k is not None and top_k < 0:
         raise invalid("Parameter top_k be greater than or equal to 0")
     n = _number(parameters, "n")
-    if n is not None and not (n == int(n) and 1 <= n <= 4):
+    if n is not None and not (1 <= n <= 4 and n == int(n)):
         raise invalid("Range of n should be [1, 4]")
     top_logprobs = _number(parameters, "top_logprobs")
     if top_logprobs is not None and not (
-        top_logprobs == int(top_logprobs) and 0 <= top_logprobs <= 5
+        0 <= top_logprobs <= 5 and top_logprobs == int(top_logprobs)
     ):
         raise invalid("Range of top_logprobs should be [0, 5]")
     max_tokens = _number(parameters, "max_tokens")
     if max_tokens is not None and not (
-        max_tokens == int(max_tokens) and 1 <= max_tokens <= MAX_TOKENS_LIMIT
+        1 <= max_tokens <= MAX_TOKENS_LIMIT and max_tokens == int(max_tokens)
     ):
         raise invalid(f"Range of max_tokens should be [1, {MAX_TOKENS_LIMIT}]")
     presence = _number(parameters, "presence_penalty")
@@ -78,9 +103,19 @@ def _check_ranges(parameters: Mapping[str, Any]) -> None:
     seed = _number(parameters, "seed")
     if seed is not None and not 0 <= seed <= 9223372036854775807:
         raise invalid("Range of seed should be [0, 9223372036854775807]")
+    budget = _number(parameters, "thinking_budget")
+    if budget is not None and not (0 < budget <= THINKING_BUDGET_LIMIT and budget == int(budget)):
+        raise invalid(
+            "The thinking_budget parameter must be a positive integer and not greater than "
+            f"{THINKING_BUDGET_LIMIT}"
+        )
     tool_choice = parameters.get("tool_choice")
     if isinstance(tool_choice, str) and tool_choice not in ("none", "auto"):
         raise invalid('tool_choice is one of the strings that should be ["none", "auto"]')
+    if tool_choice is not None and not isinstance(tool_choice, str):
+        function = tool_choice.get("function") if isinstance(tool_choice, Mapping) else None
+        if not isinstance(function, Mapping) or not isinstance(function.get("name"), str):
+            raise invalid(GENERIC)
 
 
 def _check_messages(messages: Any, multimodal: bool) -> list[Mapping[str, Any]]:
@@ -144,7 +179,11 @@ def validate_chat(
             "InvalidParameter.NotSupportEnableThinking",
             f"The model {model} does not support enable_thinking.",
         )
+    if requested is False and spec.thinking == "always":
+        raise invalid(THINKING_ONLY)
     thinking = spec.thinking == "always" or (spec.thinking == "hybrid" and requested is True)
+    if thinking and isinstance(parameters.get("tool_choice"), Mapping):
+        raise invalid(FORCED_TOOL_WHILE_THINKING)
     incremental_value = parameters.get("incremental_output")
     incremental = spec.incremental_default if incremental_value is None else bool(incremental_value)
     # Thinking only exists in incremental mode; an absent flag is read that way.
