@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -25,6 +26,7 @@ from .gate import authenticate, authorize_model
 from .identities import EmulatorConfig
 from .retrieval import embed, rerank, rerank_compatible
 from .script import RecordedRequest, RequestLog, ScriptedReply, ScriptQueue
+from .tokenize import tokenize_handler
 from .tokenizer import count_tokens
 from .validate import MISSING_MESSAGES, validate_chat
 from .wire import (
@@ -95,6 +97,9 @@ class EmulatorService:
         app.router.add_post("/api/v1/services/rerank/text-rerank/text-rerank", self._rerank)
         app.router.add_post("/compatible-api/v1/reranks", self._rerank_compatible)
         app.router.add_post("/api/v1/apps/{app_id}/completion", self._app)
+        app.router.add_post(
+            "/api/v1/tokenizer", partial(tokenize_handler, self.config, _request_id)
+        )
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         return app
 
