@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from llamaindex_dashscope_ws.embeddings import DashScopeEmbedding
     from llamaindex_dashscope_ws.llms import DashScope
     from llamaindex_dashscope_ws.postprocessor import DashScopeRerank
+    from llamaindex_dashscope_ws.tokenizer import qwen_tokenizer
 
-__all__ = ["DashScope", "DashScopeEmbedding", "DashScopeRerank"]
+__all__ = ["DashScope", "DashScopeEmbedding", "DashScopeRerank", "qwen_tokenizer"]
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
@@ -24,5 +25,6 @@ __getattr__, __dir__ = lazy_exports(
         "DashScope": "llamaindex_dashscope_ws.llms",
         "DashScopeEmbedding": "llamaindex_dashscope_ws.embeddings",
         "DashScopeRerank": "llamaindex_dashscope_ws.postprocessor",
+        "qwen_tokenizer": "llamaindex_dashscope_ws.tokenizer",
     },
 )
