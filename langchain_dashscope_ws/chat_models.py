@@ -240,7 +240,7 @@ class ChatDashScope(DashScopeClientSettings, BaseChatModel):
             stream = self._get_client().stream_chat(call.messages, **call.kwargs())
             try:
                 for chunk in stream:
-                    yield ChatGenerationChunk(message=converter.convert(chunk))
+                    yield converter.generation(chunk)
             finally:  # release the connection if the consumer stops early
                 close = getattr(stream, "close", None)
                 if close is not None:
@@ -261,7 +261,7 @@ class ChatDashScope(DashScopeClientSettings, BaseChatModel):
             stream = self._get_client().astream_chat(call.messages, **call.kwargs())
             try:
                 async for chunk in stream:
-                    yield ChatGenerationChunk(message=converter.convert(chunk))
+                    yield converter.generation(chunk)
             finally:
                 aclose = getattr(stream, "aclose", None)
                 if aclose is not None:

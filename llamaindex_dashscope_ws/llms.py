@@ -43,7 +43,6 @@ from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
 
 from llamaindex_dashscope_ws._convert import (
-    StreamFolder,
     keep_first_tool_call,
     resolve_tool_choice,
     response_format_for,
@@ -54,6 +53,7 @@ from llamaindex_dashscope_ws._convert import (
 )
 from llamaindex_dashscope_ws._models import model_spec
 from llamaindex_dashscope_ws._settings import DashScopeClientSettings
+from llamaindex_dashscope_ws._stream import StreamFolder
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
