@@ -299,10 +299,9 @@ def chunk_to_message_chunk(
 
 # Explicitly set fields of a validated ``AIMessageChunk(content=..., additional_kwargs=...,
 # tool_call_chunks=..., response_metadata=...)``: the fast path below matches it exactly.
-_MIDDLE_FIELDS_SET = {
-    "content", "additional_kwargs", "response_metadata", "tool_call_chunks", "tool_calls",
-    "invalid_tool_calls",
-}  # fmt: skip
+_MIDDLE_FIELDS_SET = frozenset(
+    {"content", "additional_kwargs", "response_metadata", "tool_call_chunks"}
+)
 
 
 def _middle_generation(text: str, reasoning: str) -> ChatGenerationChunk:

@@ -63,10 +63,25 @@ class StreamedMessage(ChatMessage):
         if build is None:
             return False
         blocks, kwargs = build()
-        self.__dict__["blocks"] = blocks
-        self.__dict__["additional_kwargs"] = kwargs
+        # Field order as in an eager ChatMessage, so model_dump_json matches byte for byte.
+        role = self.__dict__["role"]
+        object.__setattr__(
+            self, "__dict__", {"role": role, "additional_kwargs": kwargs, "blocks": blocks}
+        )
         private["_build"] = None  # type: ignore[index]
         return True
+
+    def __eq__(self, other: object) -> bool:
+        # Equal to a plain ChatMessage with the same content (pydantic's own __eq__
+        # requires the same class); Python tries this first for either operand order.
+        if not isinstance(other, ChatMessage):
+            return NotImplemented
+        self._materialize()
+        if isinstance(other, StreamedMessage):
+            other._materialize()
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _built_first(name: str) -> Any:
@@ -82,7 +97,7 @@ def _built_first(name: str) -> Any:
 
 # Every pydantic entry point that reads __dict__ directly builds the message first.
 for _name in (
-    "model_dump", "model_dump_json", "model_copy", "__repr_args__", "__eq__", "__copy__",
+    "model_dump", "model_dump_json", "model_copy", "__repr_args__", "__copy__",
     "__deepcopy__", "__getstate__", "__iter__",
 ):  # fmt: skip
     setattr(StreamedMessage, _name, _built_first(_name))
