@@ -361,8 +361,11 @@ class StreamConverter:
 
     def generation(self, chunk: types.ChatChunk) -> ChatGenerationChunk:
         """The ``ChatGenerationChunk`` for ``chunk`` (what ``_stream`` yields)."""
-        if chunk.tool_calls or chunk.finish_reason is not None or chunk.usage is not None:
+        if chunk.tool_calls or chunk.finish_reason is not None:
             return ChatGenerationChunk(message=self.convert(chunk))
+        # Middle chunk: usage (cumulative, on every DashScope event) is kept for the final.
+        if chunk.usage is not None:
+            self._usage = chunk.usage
         if chunk.request_id:
             self._request_id = chunk.request_id
         return _middle_generation(chunk.text, chunk.reasoning)
