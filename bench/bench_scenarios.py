@@ -46,6 +46,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODEL = "qwen-plus"
 KEY = "sk-bench"
 MESSAGES = [{"role": "user", "content": "Tell me about the benchmark."}]
+Sample = tuple[float, float]  # (the figure reported, CPU seconds of this process)
 TARGETS = {  # issue 11's table
     "a": {"langchain": 1.2, "llamaindex": 1.15},
     "b": {"core": 1.5, "langchain": 3.3, "llamaindex": 3.0},
@@ -229,9 +230,9 @@ def sync_subjects(server: FakeServer) -> dict[str, Callable[[bool], int]]:
 # ---------------------------------------------------------------------------- measuring
 
 
-def interleave(subjects: dict[str, Callable[[], float]], reps: int) -> dict[str, list[float]]:
+def interleave(subjects: dict[str, Callable[[], Sample]], reps: int) -> dict[str, list[Sample]]:
     """Per subject, one measurement per repetition; subjects take turns in each."""
-    out: dict[str, list[float]] = {name: [] for name in subjects}
+    out: dict[str, list[Sample]] = {name: [] for name in subjects}
     for run in subjects.values():
         run()  # warm-up: pools, imports, caches
     for _ in range(reps):
@@ -240,36 +241,42 @@ def interleave(subjects: dict[str, Callable[[], float]], reps: int) -> dict[str,
     return out
 
 
-def report(title: str, unit: str, results: dict[str, list[float]], scenario: str) -> None:
+def report(title: str, unit: str, results: dict[str, list[Sample]], scenario: str) -> None:
+    """Medians and ratios; a sample is (figure, CPU seconds of this process for the run)."""
     floor_name = next(iter(results))
     floors = results[floor_name]
     print(f"\n### {title}\n")
-    print(f"| subject | median {unit} | × floor (median of per-rep ratios) | target |")
-    print("|---|---|---|---|")
+    print(f"| subject | median {unit} | × floor | CPU × floor | target |")
+    print("|---|---|---|---|---|")
     for name, values in results.items():
-        ratio = statistics.median(v / f for v, f in zip(values, floors, strict=True))
+        ratio = statistics.median(v[0] / f[0] for v, f in zip(values, floors, strict=True))
+        cpu = statistics.median(v[1] / f[1] for v, f in zip(values, floors, strict=True))
         target = TARGETS.get(scenario, {}).get(name)
         verdict = "" if target is None else f"≤ {target}× {'met' if ratio <= target else 'NOT met'}"
-        ratio_text = "(no I/O)" if name.startswith("fake") else f"{ratio:.2f}×"
-        print(f"| {name} | {statistics.median(values):.1f} | {ratio_text} | {verdict} |")
+        no_io = name.startswith("fake")
+        ratio_text = "(no I/O)" if no_io else f"{ratio:.2f}×"
+        cpu_text = "" if no_io else f"{cpu:.2f}×"
+        median = statistics.median(v[0] for v in values)
+        print(f"| {name} | {median:.1f} | {ratio_text} | {cpu_text} | {verdict} |")
 
 
-def cpu_per_chunk(run: Callable[[bool], int], streams: int) -> Callable[[], float]:
-    def measure() -> float:
+def cpu_per_chunk(run: Callable[[bool], int], streams: int) -> Callable[[], Sample]:
+    def measure() -> Sample:
         start, chunks = time.process_time(), 0
         for _ in range(streams):
             chunks += run(True)
-        return 1e6 * (time.process_time() - start) / max(chunks, 1)
+        cpu = time.process_time() - start
+        return 1e6 * cpu / max(chunks, 1), cpu
 
     return measure
 
 
-def wall_per_call(run: Callable[[bool], int], calls: int) -> Callable[[], float]:
-    def measure() -> float:
-        start = time.perf_counter()
+def wall_per_call(run: Callable[[bool], int], calls: int) -> Callable[[], Sample]:
+    def measure() -> Sample:
+        start, cpu = time.perf_counter(), time.process_time()
         for _ in range(calls):
             run(False)
-        return 1e6 * (time.perf_counter() - start) / calls
+        return 1e6 * (time.perf_counter() - start) / calls, time.process_time() - cpu
 
     return measure
 
@@ -304,9 +311,11 @@ def scenario_b(server: FakeServer, reps: int, streams: int, chunks: int) -> None
            interleave(subjects, reps), "b")  # fmt: skip
 
 
-def _async_wall(make: Callable[[], Any]) -> Callable[[], float]:
-    def measure() -> float:
-        return asyncio.run(make())
+def _async_wall(make: Callable[[], Any]) -> Callable[[], Sample]:
+    def measure() -> Sample:
+        cpu = time.process_time()
+        wall = asyncio.run(make())
+        return wall, time.process_time() - cpu
 
     return measure
 
@@ -413,11 +422,13 @@ def import_times(reps: int) -> None:
             f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
         )
 
-        def measure() -> float:
+        def measure() -> Sample:
             out = subprocess.run(  # noqa: S603  (our own interpreter)
-                [sys.executable, "-c", code], capture_output=True, text=True, check=True
-            )
-            return 1000 * float(out.stdout.strip())
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+            )  # fmt: skip
+            seconds = float(out.stdout.strip())
+            return 1000 * seconds, seconds
 
         return measure
 

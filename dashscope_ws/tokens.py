@@ -6,7 +6,7 @@ special tokens) with ``tiktoken``. The vocabulary file is the one the official
 ``dashscope/tokenizers/qwen_tokenizer.py``); it is located without importing the SDK and
 nothing is ever downloaded. Install both with ``pip install "dashscope-ws[tokens]"``.
 
-Accuracy (see docs in ``bench/README.md`` §Tokens): on the published service answers we
+Accuracy (``docs/tokens.md``): on the published service answers we
 could find, the offline count is exact — ``Tokenization.call`` for ``"你好？"`` returned
 ids ``[108386, 11319]`` (same ids here), and ``Generation`` usage of 17 and 106 output
 tokens and 23 input tokens for a system + user turn are reproduced exactly (input counted
