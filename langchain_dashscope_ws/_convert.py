@@ -31,8 +31,10 @@ from langchain_core.messages import content as blocks
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 from langchain_core.messages.block_translators import register_translator
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
+from langchain_core.outputs import ChatGenerationChunk
 
 from dashscope_ws import types
+from dashscope_ws._construct import construct
 from dashscope_ws.adapters import (
     MEDIA_KINDS,
     ToolArgumentsError,
@@ -295,11 +297,51 @@ def chunk_to_message_chunk(
     )
 
 
+# Explicitly set fields of a validated ``AIMessageChunk(content=..., additional_kwargs=...,
+# tool_call_chunks=..., response_metadata=...)``: the fast path below matches it exactly.
+_MIDDLE_FIELDS_SET = frozenset(
+    {"content", "additional_kwargs", "response_metadata", "tool_call_chunks"}
+)
+
+
+def _middle_generation(text: str, reasoning: str) -> ChatGenerationChunk:
+    """A text/reasoning chunk without tool calls or usage, built without validation.
+
+    These are the bulk of every stream; their values are valid by construction, and
+    LangChain's validators would only re-derive the empty tool-call lists (see
+    ``dashscope_ws._construct``; tests compare with the validated constructors).
+    """
+    message = construct(
+        AIMessageChunk,
+        {
+            "content": text,
+            "additional_kwargs": {"reasoning_content": reasoning} if reasoning else {},
+            "response_metadata": {"model_provider": PROVIDER},
+            "type": "AIMessageChunk",
+            "name": None,
+            "id": None,
+            "tool_calls": [],
+            "invalid_tool_calls": [],
+            "usage_metadata": None,
+            "tool_call_chunks": [],
+            "chunk_position": None,
+        },
+        set(_MIDDLE_FIELDS_SET),
+        extra={},
+    )
+    return construct(
+        ChatGenerationChunk,
+        {"text": text, "generation_info": None, "type": "ChatGenerationChunk", "message": message},
+        {"message"},
+    )
+
+
 class StreamConverter:
     """Turns a stream of core chunks into LangChain chunks, usage reported once.
 
     Shared by the sync and async stream loops: feed every core chunk to
-    ``convert``, then call ``close`` once the core stream is exhausted.
+    ``generation`` (or ``convert``), then call ``close`` once the core stream is
+    exhausted. O(1) per chunk: nothing is re-joined or re-validated.
 
     Example:
         >>> conv = StreamConverter(model="qwen-plus")
@@ -316,6 +358,17 @@ class StreamConverter:
         self._request_id: str | None = None
         self._finish_reason: str | None = None
         self._finished = False
+
+    def generation(self, chunk: types.ChatChunk) -> ChatGenerationChunk:
+        """The ``ChatGenerationChunk`` for ``chunk`` (what ``_stream`` yields)."""
+        if chunk.tool_calls or chunk.finish_reason is not None:
+            return ChatGenerationChunk(message=self.convert(chunk))
+        # Middle chunk: usage (cumulative, on every DashScope event) is kept for the final.
+        if chunk.usage is not None:
+            self._usage = chunk.usage
+        if chunk.request_id:
+            self._request_id = chunk.request_id
+        return _middle_generation(chunk.text, chunk.reasoning)
 
     def convert(self, chunk: types.ChatChunk) -> AIMessageChunk:
         """The LangChain chunk for ``chunk``; the one with a finish reason is final.

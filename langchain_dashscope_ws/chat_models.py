@@ -30,11 +30,12 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import AliasChoices, ConfigDict, Field, model_validator
 
-from dashscope_ws import types
+from dashscope_ws import tokens, types
 from dashscope_ws.adapters import json_schema_response_format, wire_tool_choice
 from dashscope_ws.models import ModelInfo, lookup
 from langchain_dashscope_ws._convert import (
     StreamConverter,
+    message_to_wire,
     messages_to_wire,
     result_to_message,
 )
@@ -265,7 +266,7 @@ class ChatDashScope(DashScopeClientSettings, BaseChatModel):
             stream = self._get_client().stream_chat(call.messages, **call.kwargs())
             try:
                 for chunk in stream:
-                    yield ChatGenerationChunk(message=converter.convert(chunk))
+                    yield converter.generation(chunk)
             finally:  # release the connection if the consumer stops early
                 close = getattr(stream, "close", None)
                 if close is not None:
@@ -286,13 +287,30 @@ class ChatDashScope(DashScopeClientSettings, BaseChatModel):
             stream = self._get_client().astream_chat(call.messages, **call.kwargs())
             try:
                 async for chunk in stream:
-                    yield ChatGenerationChunk(message=converter.convert(chunk))
+                    yield converter.generation(chunk)
             finally:
                 aclose = getattr(stream, "aclose", None)
                 if aclose is not None:
                     await aclose()
         if (closing := converter.close()) is not None:
             yield ChatGenerationChunk(message=closing)
+
+    # ------------------------------------------------------------------ token counting
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """Qwen token ids of ``text``, offline (needs ``dashscope-ws[tokens]``)."""
+        return tokens.encode(text)
+
+    def get_num_tokens_from_messages(
+        self,
+        messages: list[BaseMessage],
+        tools: Sequence[Mapping[str, Any] | type | Callable[..., Any] | BaseTool] | None = None,
+    ) -> int:
+        """Prompt tokens of ``messages`` with Qwen's chat template (what ``trim_messages``
+        uses with ``token_counter=llm``); see :mod:`dashscope_ws.tokens` for accuracy."""
+        wire = [message_to_wire(message) for message in messages]
+        specs = [convert_to_openai_tool(tool) for tool in tools or ()]
+        return tokens.count_message_tokens(wire, model=self.model, tools=specs)
 
     # ------------------------------------------------------------------ tools and structure
 

@@ -15,9 +15,16 @@ if TYPE_CHECKING:
     from llamaindex_dashscope_ws.embeddings import DashScopeEmbedding
     from llamaindex_dashscope_ws.llms import DashScope
     from llamaindex_dashscope_ws.postprocessor import DashScopeRerank
+    from llamaindex_dashscope_ws.tokenizer import qwen_tokenizer
     from llamaindex_dashscope_ws.usage import DashScopeUsageEventHandler
 
-__all__ = ["DashScope", "DashScopeEmbedding", "DashScopeRerank", "DashScopeUsageEventHandler"]
+__all__ = [
+    "DashScope",
+    "DashScopeEmbedding",
+    "DashScopeRerank",
+    "DashScopeUsageEventHandler",
+    "qwen_tokenizer",
+]
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
@@ -26,5 +33,6 @@ __getattr__, __dir__ = lazy_exports(
         "DashScopeEmbedding": "llamaindex_dashscope_ws.embeddings",
         "DashScopeRerank": "llamaindex_dashscope_ws.postprocessor",
         "DashScopeUsageEventHandler": "llamaindex_dashscope_ws.usage",
+        "qwen_tokenizer": "llamaindex_dashscope_ws.tokenizer",
     },
 )

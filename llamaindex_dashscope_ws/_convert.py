@@ -1,9 +1,9 @@
 """Pure conversions between LlamaIndex objects and the core's wire dicts and results.
 
 Nothing here does I/O, so sync and async paths (and the tests) share every line:
-``ChatMessage`` -> wire message dicts, ``ChatResult`` -> ``ChatResponse``, streamed
-``ChatChunk`` -> cumulative ``ChatResponse``, tool specs and ``tool_choice``, and
-tool calls -> ``ToolSelection``.
+``ChatMessage`` -> wire message dicts, ``ChatResult`` -> ``ChatResponse``, tool specs
+and ``tool_choice``, and tool calls -> ``ToolSelection``. Streams are folded in
+:mod:`llamaindex_dashscope_ws._stream`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from llama_index.core.bridge.pydantic import BaseModel
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.llms.utils import parse_partial_json
 
-from dashscope_ws.accumulate import ChatAccumulator
 from dashscope_ws.adapters import (
     ToolArgumentsError,
     check_content_for_model,
@@ -44,7 +43,6 @@ if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
 __all__ = [
-    "StreamFolder",
     "keep_first_tool_call",
     "parse_tool_arguments",
     "resolve_tool_choice",
@@ -321,27 +319,6 @@ def _call_dict(call: ToolCall) -> dict[str, Any]:
         "index": call.index,
         "function": {"name": call.name, "arguments": call.arguments},
     }
-
-
-class StreamFolder:
-    """Turn streamed chunks into cumulative ``ChatResponse`` objects.
-
-    Shared by the sync and async stream drivers, which only differ in how they
-    iterate.
-
-    Example:
-        >>> folder = StreamFolder()
-        >>> [folder.add(ChatChunk(text=t)).message.content for t in ("Hel", "lo")]
-        ['Hel', 'Hello']
-    """
-
-    def __init__(self) -> None:
-        self._acc = ChatAccumulator()
-
-    def add(self, chunk: ChatChunk) -> ChatResponse:
-        """Fold ``chunk`` in and return the response so far."""
-        self._acc.add(chunk)
-        return to_chat_response(self._acc.result(), chunk=chunk)
 
 
 # --------------------------------------------------------------------------- tool calls

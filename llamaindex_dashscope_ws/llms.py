@@ -44,7 +44,6 @@ from llama_index.core.types import Model, PydanticProgramMode
 
 from dashscope_ws.models import lookup
 from llamaindex_dashscope_ws._convert import (
-    StreamFolder,
     keep_first_tool_call,
     resolve_tool_choice,
     response_format_for,
@@ -54,6 +53,7 @@ from llamaindex_dashscope_ws._convert import (
     tool_spec,
 )
 from llamaindex_dashscope_ws._settings import DashScopeClientSettings
+from llamaindex_dashscope_ws._stream import StreamFolder
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool

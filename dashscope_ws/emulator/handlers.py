@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -23,11 +24,12 @@ from .behaviour import message_text, plan_reply
 from .chat import Shape, app_body, app_payloads, chat_body, chat_payloads, input_tokens
 from .gate import authenticate, authorize_model
 from .identities import EmulatorConfig
-from .quotas import QuotaDesk
 from .multimodal import check_media
+from .quotas import QuotaDesk
 from .requestbody import BAD_BODY, INVALID, read_json
 from .retrieval import embed, rerank, rerank_compatible
 from .script import RecordedRequest, RequestLog, ScriptedReply, ScriptQueue, scripted_reply
+from .tokenize import tokenize_handler
 from .tokenizer import count_tokens
 from .uploads import OSS_UPLOAD_PATH, OssError, UploadStore
 from .validate import GENERIC, MISSING_MESSAGES, validate_chat
@@ -114,6 +116,9 @@ class EmulatorService:
         self.quotas.add_routes(app)
         app.router.add_get("/api/v1/uploads", self._upload_policy)
         app.router.add_post(OSS_UPLOAD_PATH, self._oss_upload)
+        app.router.add_post(
+            "/api/v1/tokenizer", partial(tokenize_handler, self.config, _request_id)
+        )
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         return app
 

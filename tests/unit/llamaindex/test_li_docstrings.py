@@ -17,6 +17,8 @@ MODULES = [
     "llamaindex_dashscope_ws.embeddings",
     "llamaindex_dashscope_ws.llms",
     "llamaindex_dashscope_ws.postprocessor",
+    "llamaindex_dashscope_ws._stream",
+    "llamaindex_dashscope_ws.tokenizer",
 ]
 
 

@@ -18,7 +18,6 @@ from llama_index.core.base.llms.types import (
 from dashscope_ws.adapters import ToolArgumentsError
 from dashscope_ws.types import ChatChunk, ChatResult, ToolCall, ToolCallDelta, Usage
 from llamaindex_dashscope_ws._convert import (
-    StreamFolder,
     keep_first_tool_call,
     parse_tool_arguments,
     resolve_tool_choice,
@@ -27,6 +26,7 @@ from llamaindex_dashscope_ws._convert import (
     to_wire_messages,
     tool_selections,
 )
+from llamaindex_dashscope_ws._stream import StreamFolder
 
 # --------------------------------------------------------------------------- messages
 

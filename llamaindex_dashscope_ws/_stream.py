@@ -1,0 +1,265 @@
+"""Streamed chunks -> cumulative ``ChatResponse`` objects in O(1) per chunk.
+
+LlamaIndex stream responses carry the message *so far* plus ``delta``. Building that
+message eagerly means re-joining the whole reply on every chunk (quadratic: 2.5 s of
+CPU for a 32,000-chunk reply). Here each response gets a :class:`StreamedMessage`
+that remembers how far the reply had got and builds its blocks on first use, from
+fragment lists the folder shares and a join cache that extends itself, so a consumer
+reading ``delta`` pays nothing and one reading ``message.content`` on every chunk pays
+only for the new text. llama-index-core itself reads only ``delta`` and the last
+response of a stream (``llm_chat_callback``).
+
+The final response (the chunk with a finish reason) is built eagerly. An in-progress
+message not yet touched has no ``blocks`` in its ``__dict__``: its own ``model_dump``,
+``repr``, ``==``, copy and pickle build it first, but a *parent* object serialised by
+pydantic (e.g. ``LLMChatInProgressEvent.model_dump()``) sees the message without blocks
+until something reads ``response.message``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    MessageRole,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
+)
+from llama_index.core.bridge.pydantic import PrivateAttr
+
+from dashscope_ws._construct import construct
+from dashscope_ws.types import ChatChunk, Usage
+from llamaindex_dashscope_ws._convert import usage_dict
+
+__all__ = ["StreamFolder", "StreamedMessage"]
+
+_Build = Callable[[], tuple[list[Any], dict[str, Any]]]
+
+
+class StreamedMessage(ChatMessage):
+    """A streamed response's cumulative message, built on first use.
+
+    Example:
+        >>> folder = StreamFolder()
+        >>> first, second = folder.add(ChatChunk(text="Hel")), folder.add(ChatChunk(text="lo"))
+        >>> (first.message.content, second.message.content, type(first.message).__name__)
+        ('Hel', 'Hello', 'StreamedMessage')
+    """
+
+    _build: _Build | None = PrivateAttr(default=None)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("blocks", "additional_kwargs") and self._materialize():
+            return self.__dict__[name]
+        return super().__getattr__(name)  # type: ignore[misc]
+
+    def _materialize(self) -> bool:
+        private = self.__pydantic_private__
+        build = private.get("_build") if private else None
+        if build is None:
+            return False
+        blocks, kwargs = build()
+        # Field order as in an eager ChatMessage, so model_dump_json matches byte for byte.
+        role = self.__dict__["role"]
+        object.__setattr__(
+            self, "__dict__", {"role": role, "additional_kwargs": kwargs, "blocks": blocks}
+        )
+        private["_build"] = None  # type: ignore[index]
+        return True
+
+    def __eq__(self, other: object) -> bool:
+        # Equal to a plain ChatMessage with the same content (pydantic's own __eq__
+        # requires the same class); Python tries this first for either operand order.
+        if not isinstance(other, ChatMessage):
+            return NotImplemented
+        self._materialize()
+        if isinstance(other, StreamedMessage):
+            other._materialize()
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _built_first(name: str) -> Any:
+    base = getattr(ChatMessage, name)
+
+    def method(self: StreamedMessage, *args: Any, **kwargs: Any) -> Any:
+        self._materialize()
+        return base(self, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+# Every pydantic entry point that reads __dict__ directly builds the message first.
+for _name in (
+    "model_dump", "model_dump_json", "model_copy", "__repr_args__", "__copy__",
+    "__deepcopy__", "__getstate__", "__iter__",
+):  # fmt: skip
+    setattr(StreamedMessage, _name, _built_first(_name))
+
+
+class _Joined:
+    """Fragments of one growing string; ``upto(n)`` joins the first ``n`` (cached)."""
+
+    __slots__ = ("_n", "_text", "parts")
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self._n = 0
+        self._text = ""
+
+    def upto(self, n: int) -> str:
+        if n < self._n:  # an older response read after a newer one
+            return "".join(self.parts[:n])
+        if n > self._n:
+            self._text += "".join(self.parts[self._n : n])
+            self._n = n
+        return self._text
+
+
+class _Call:
+    __slots__ = ("arguments", "id", "index", "name")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.id = ""
+        self.name = _Joined()
+        self.arguments = _Joined()
+
+
+class StreamFolder:
+    """Turn streamed chunks into cumulative ``ChatResponse`` objects, O(1) per chunk.
+
+    Shared by the sync and async stream drivers, which only differ in how they
+    iterate.
+
+    Example:
+        >>> folder = StreamFolder()
+        >>> [folder.add(ChatChunk(text=t)).message.content for t in ("Hel", "lo")]
+        ['Hel', 'Hello']
+    """
+
+    def __init__(self) -> None:
+        self._text = _Joined()
+        self._reasoning = _Joined()
+        self._calls: dict[int, _Call] = {}
+        self._usage = Usage()
+        self._usage_dict: dict[str, Any] = {}
+        self._request_id: str | None = None
+        self._model: str | None = None
+        self._finish_reason: str | None = None
+
+    def add(self, chunk: ChatChunk) -> ChatResponse:
+        """Fold ``chunk`` in and return the response so far."""
+        if chunk.text:
+            self._text.parts.append(chunk.text)
+        if chunk.reasoning:
+            self._reasoning.parts.append(chunk.reasoning)
+        for delta in chunk.tool_calls:
+            call = self._calls.get(delta.index)
+            if call is None:
+                call = self._calls[delta.index] = _Call(delta.index)
+            if delta.id:
+                call.id = delta.id
+            if delta.name:
+                call.name.parts.append(delta.name)
+            if delta.arguments:
+                call.arguments.parts.append(delta.arguments)
+        if chunk.usage is not None and chunk.usage is not self._usage:
+            self._usage = chunk.usage
+            self._usage_dict = usage_dict(chunk.usage)
+        self._request_id = chunk.request_id or self._request_id
+        self._model = chunk.model or self._model
+        if chunk.finish_reason is not None:
+            self._finish_reason = chunk.finish_reason
+        message = self._message()
+        if chunk.finish_reason is not None:
+            message._materialize()
+        return construct(
+            ChatResponse,
+            {
+                "message": message,
+                "raw": self._raw(chunk),
+                "delta": chunk.text,
+                "logprobs": None,
+                "additional_kwargs": self._response_kwargs(chunk),
+            },
+            {"message", "raw", "delta", "additional_kwargs"},
+        )
+
+    def _message(self) -> StreamedMessage:
+        n_text, n_reasoning = len(self._text.parts), len(self._reasoning.parts)
+        calls = [
+            (c, c.id, len(c.name.parts), len(c.arguments.parts))
+            for _, c in sorted(self._calls.items())
+        ]
+        reasoning_tokens = self._usage.reasoning_tokens
+
+        def build() -> tuple[list[Any], dict[str, Any]]:
+            blocks: list[Any] = []
+            kwargs: dict[str, Any] = {}
+            reasoning = self._reasoning.upto(n_reasoning)
+            if reasoning:
+                blocks.append(ThinkingBlock(content=reasoning, num_tokens=reasoning_tokens))
+                kwargs["reasoning_content"] = reasoning
+            blocks.append(TextBlock(text=self._text.upto(n_text)))
+            if calls:
+                wire: list[dict[str, Any]] = [
+                    {
+                        "id": call_id,
+                        "type": "function",
+                        "index": call.index,
+                        "function": {
+                            "name": call.name.upto(n_name),
+                            "arguments": call.arguments.upto(n_args),
+                        },
+                    }
+                    for call, call_id, n_name, n_args in calls
+                ]
+                kwargs["tool_calls"] = wire
+                blocks += [
+                    ToolCallBlock(
+                        tool_call_id=w["id"],
+                        tool_name=w["function"]["name"],
+                        tool_kwargs=w["function"]["arguments"],
+                    )
+                    for w in wire
+                ]
+            return blocks, kwargs
+
+        return construct(
+            StreamedMessage,
+            {"role": MessageRole.ASSISTANT},
+            {"role", "blocks", "additional_kwargs"},
+            private={"_build": build},
+        )
+
+    def _raw(self, chunk: ChatChunk) -> dict[str, Any]:
+        raw = dict(chunk.raw)
+        raw.setdefault("request_id", self._request_id)
+        raw.setdefault("usage", self._usage_dict)
+        return raw
+
+    def _response_kwargs(self, chunk: ChatChunk) -> dict[str, Any]:
+        usage = self._usage
+        out: dict[str, Any] = {
+            "request_id": self._request_id,
+            "finish_reason": self._finish_reason,
+            "model": self._model,
+            "usage": self._usage_dict,
+        }
+        # The names LlamaIndex token counters read from ``additional_kwargs``.
+        if usage.input_tokens is not None:
+            out["prompt_tokens"] = usage.input_tokens
+        if usage.output_tokens is not None:
+            out["completion_tokens"] = usage.output_tokens
+        if usage.total_tokens is not None:
+            out["total_tokens"] = usage.total_tokens
+        if chunk.reasoning:
+            out["thinking_delta"] = chunk.reasoning  # what FunctionAgent streams as thinking
+        return out
