@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .apps import AppSpec, IndexSpec, default_apps, default_indices, parse_apps, parse_indices
+
 __all__ = [
     "DEFAULT_GRANTS",
     "MAIN_KEY",
@@ -117,6 +119,8 @@ class EmulatorConfig:
         grants: workspace -> models granted to keys bound to it.
         models: extra models, name -> kind (``"text"``, ``"multimodal"``, ``"embedding"``,
             ``"rerank"``, ``"rerank-compatible"``), added to the built-in catalogue.
+        apps: Bailian app id -> :class:`~dashscope_ws.emulator.apps.AppSpec` (docs/apps.md).
+        indices: knowledge-base (pipeline) id -> :class:`~dashscope_ws.emulator.apps.IndexSpec`.
 
     Example:
         >>> config = EmulatorConfig.from_dict({"keys": {"sk-a": None}})
@@ -130,6 +134,8 @@ class EmulatorConfig:
         default_factory=lambda: {SUB_WORKSPACE: frozenset(DEFAULT_GRANTS)}
     )
     models: Mapping[str, str] = field(default_factory=dict)
+    apps: Mapping[str, AppSpec] = field(default_factory=default_apps)
+    indices: Mapping[str, IndexSpec] = field(default_factory=default_indices)
 
     def __post_init__(self) -> None:
         # Normalise so that configs built from lists or loaded from files compare equal.
@@ -138,6 +144,8 @@ class EmulatorConfig:
         grants = {ws: frozenset(models) for ws, models in self.grants.items()}
         object.__setattr__(self, "grants", grants)
         object.__setattr__(self, "models", dict(self.models))
+        object.__setattr__(self, "apps", dict(self.apps))
+        object.__setattr__(self, "indices", dict(self.indices))
         for name, kind in self.models.items():
             if kind not in _KINDS:
                 raise ValueError(f"model {name!r}: unknown kind {kind!r}")
@@ -184,6 +192,8 @@ class EmulatorConfig:
         workspaces = data.get("workspaces")
         grants = data.get("grants")
         bound = {ws for ws in dict(keys).values() if ws is not None}
+        known = frozenset(workspaces) if workspaces is not None else default.workspaces | bound
+        apps, indices = _owned(data, "apps", known), _owned(data, "indices", known)
         return cls(
             keys=dict(keys),
             workspaces=frozenset(workspaces)
@@ -195,6 +205,8 @@ class EmulatorConfig:
                 else dict(default.grants)
             ),
             models=dict(data.get("models", {})),
+            apps=apps,
+            indices=indices,
         )
 
     @classmethod
@@ -216,3 +228,15 @@ class EmulatorConfig:
         if not isinstance(data, dict):
             raise ValueError(f"{path}: the emulator config must be a JSON object")
         return cls.from_dict(data)
+
+
+def _owned(data: Mapping[str, Any], section: str, known: frozenset[str]) -> dict[str, Any]:
+    """Configured apps / indices (each must live in a known workspace), or the defaults that do."""
+    if section not in data:
+        defaults: dict[str, Any] = default_apps() if section == "apps" else default_indices()
+        return {k: v for k, v in defaults.items() if v.workspace is None or v.workspace in known}
+    parsed: dict[str, Any] = (parse_apps if section == "apps" else parse_indices)(data[section])
+    for name, spec in parsed.items():
+        if spec.workspace is not None and spec.workspace not in known:
+            raise ValueError(f"{section} {name!r}: unknown workspace {spec.workspace!r}")
+    return parsed
