@@ -28,7 +28,7 @@ from urllib.parse import quote, urlencode
 
 from .config import ClientConfig
 from .errors import error_from_response
-from .protocol import HTTPRequest, header_value, load_success_body, parse_error
+from .protocol import HTTPRequest, header_value, json_object, parse_error
 
 __all__ = [
     "RetrievedNode",
@@ -117,11 +117,16 @@ def build_retrieve_request(
 
 def _business_payload(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
     """The answer object; ``code`` other than ``"Success"`` is an error even under HTTP 200."""
-    payload = load_success_body(status, headers, body)
+    if status != 200:
+        raise parse_error(status, headers, body)
+    payload = json_object(body.decode("utf-8", "replace"))
+    if payload is None:
+        raise error_from_response(
+            status, "InvalidResponse", f"response body is not a JSON object: {body[:200]!r}",
+            header_value(headers, "x-request-id"),
+        )  # fmt: skip
     code = payload.get("code")
     if code not in (None, "", "Success"):
-        if status != 200:
-            raise parse_error(status, headers, body)
         request_id = payload.get("request_id") or header_value(headers, "x-request-id")
         raise error_from_response(
             400, str(code), str(payload.get("message") or ""), request_id, body=payload
