@@ -234,6 +234,10 @@ class AppSessions:
         self._turns: OrderedDict[str, list[str]] = OrderedDict()
         self._limit = limit
 
+    def clear(self) -> None:
+        """Forget every conversation."""
+        self._turns.clear()
+
     def turns(self, session_id: str) -> list[str]:
         """The user's earlier turns in ``session_id`` (oldest first)."""
         return list(self._turns.get(session_id, []))
@@ -316,9 +320,9 @@ def answer_app(
     references: list[dict[str, Any]] = []
     thoughts: list[dict[str, Any]] = []
     if spec.kind == "rag":
-        found = [
-            d for d, score in rank([*spec.documents, *extra_documents], question) if score > 0.5
-        ]
+        # An index named in rag_options may hold the app's own documents: cite each once.
+        pool = {d.doc_id: d for d in [*spec.documents, *extra_documents]}
+        found = [d for d, score in rank(list(pool.values()), question) if score > 0.5]
         found = found[:MAX_REFERENCES]
         best = _best_sentence(found, question)
         text = NOT_FOUND_TEXT if best is None else best[0]

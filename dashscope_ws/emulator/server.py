@@ -159,9 +159,10 @@ class Emulator:
         return len(self._service.script)
 
     def reset(self) -> None:
-        """Forget queued scripted replies and the request log."""
+        """Forget queued scripted replies, the request log and app conversations."""
         self._service.script.clear()
         self._service.log.clear()
+        self._service.sessions.clear()
 
 
 def _drain(loop: asyncio.AbstractEventLoop) -> None:
