@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ._sync import RawResponse
     from .config import ClientConfig
 
-__all__ = ["AppMethods"]
+__all__ = ["AppMethods", "AppStream", "AsyncAppStream"]
 
 T = TypeVar("T")
 
@@ -41,16 +41,38 @@ class _Decoder(Protocol):
     def close(self) -> list[AppChunk]: ...
 
 
+class AppStream(Protocol):
+    """What ``stream_app_completion`` returns: the core's ``Stream`` of :class:`AppChunk`."""
+
+    def __iter__(self) -> Iterator[AppChunk]: ...
+
+    def __enter__(self) -> AppStream: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def close(self) -> None: ...
+
+    @property
+    def request_id(self) -> str | None: ...
+
+
+class AsyncAppStream(Protocol):
+    """What ``astream_app_completion`` returns: the core's ``AsyncStream`` of :class:`AppChunk`."""
+
+    def __aiter__(self) -> AsyncIterator[AppChunk]: ...
+
+    @property
+    def request_id(self) -> str | None: ...
+
+
 class _StreamingHost(Protocol):
     """The core's stream contract (``_stream(request, new_decoder)`` returns a stream object)."""
 
-    def _stream(
-        self, request: HTTPRequest, new_decoder: Callable[[], _Decoder]
-    ) -> Iterator[AppChunk]: ...
+    def _stream(self, request: HTTPRequest, new_decoder: Callable[[], _Decoder]) -> AppStream: ...
 
     def _astream(
         self, request: HTTPRequest, new_decoder: Callable[[], _Decoder]
-    ) -> AsyncIterator[AppChunk]: ...
+    ) -> AsyncAppStream: ...
 
 
 def _app_parser(raw: RawResponse) -> AppResult:
@@ -143,7 +165,7 @@ class AppMethods:
         incremental_output: bool = True,
         workspace: str | None = None,
         **options: Any,
-    ) -> Iterator[AppChunk]:
+    ) -> AppStream:
         """Stream an app's answer as :class:`~dashscope_ws.apps.AppChunk` deltas.
 
         ``incremental_output=False`` asks the service for cumulative snapshots; chunks are
@@ -163,7 +185,7 @@ class AppMethods:
         incremental_output: bool = True,
         workspace: str | None = None,
         **options: Any,
-    ) -> AsyncIterator[AppChunk]:
+    ) -> AsyncAppStream:
         """Async :meth:`stream_app_completion`."""
         request = self._app_request(app_id, True, {**locals_of(locals()), **options})
         host = cast(_StreamingHost, self)
