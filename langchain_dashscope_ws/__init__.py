@@ -12,16 +12,25 @@ from typing import TYPE_CHECKING
 from dashscope_ws._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from langchain_dashscope_ws.apps import ChatDashScopeApp, DashScopeKnowledgeBaseRetriever
     from langchain_dashscope_ws.chat_models import ChatDashScope
     from langchain_dashscope_ws.embeddings import DashScopeEmbeddings
     from langchain_dashscope_ws.rerank import DashScopeRerank
 
-__all__ = ["ChatDashScope", "DashScopeEmbeddings", "DashScopeRerank"]
+__all__ = [
+    "ChatDashScope",
+    "ChatDashScopeApp",
+    "DashScopeEmbeddings",
+    "DashScopeKnowledgeBaseRetriever",
+    "DashScopeRerank",
+]
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "ChatDashScope": "langchain_dashscope_ws.chat_models",
+        "ChatDashScopeApp": "langchain_dashscope_ws.apps",
+        "DashScopeKnowledgeBaseRetriever": "langchain_dashscope_ws.apps",
         "DashScopeEmbeddings": "langchain_dashscope_ws.embeddings",
         "DashScopeRerank": "langchain_dashscope_ws.rerank",
     },
