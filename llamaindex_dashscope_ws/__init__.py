@@ -12,16 +12,28 @@ from typing import TYPE_CHECKING
 from dashscope_ws._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from llamaindex_dashscope_ws.apps import (
+        DashScopeAppQueryEngine,
+        DashScopeKnowledgeBaseRetriever,
+    )
     from llamaindex_dashscope_ws.embeddings import DashScopeEmbedding
     from llamaindex_dashscope_ws.llms import DashScope
     from llamaindex_dashscope_ws.postprocessor import DashScopeRerank
 
-__all__ = ["DashScope", "DashScopeEmbedding", "DashScopeRerank"]
+__all__ = [
+    "DashScope",
+    "DashScopeAppQueryEngine",
+    "DashScopeEmbedding",
+    "DashScopeKnowledgeBaseRetriever",
+    "DashScopeRerank",
+]
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "DashScope": "llamaindex_dashscope_ws.llms",
+        "DashScopeAppQueryEngine": "llamaindex_dashscope_ws.apps",
+        "DashScopeKnowledgeBaseRetriever": "llamaindex_dashscope_ws.apps",
         "DashScopeEmbedding": "llamaindex_dashscope_ws.embeddings",
         "DashScopeRerank": "llamaindex_dashscope_ws.postprocessor",
     },
