@@ -73,3 +73,46 @@ def test_stream_can_be_closed_early(make_client: MakeClient) -> None:
     first = next(iter(stream))
     assert first.workflow_message is not None
     stream.close()
+
+
+# ------------------------------------------------------------------ adapters over the stream
+
+
+def test_langchain_app_streams_with_metadata_on_the_last_chunk(
+    dashscope_emulator: Emulator,
+) -> None:
+    from langchain_dashscope_ws import ChatDashScopeApp
+
+    app = ChatDashScopeApp(app_id="app-emu-rag", base_url=dashscope_emulator.base_url, **RAG)
+    chunks = list(app.stream(QUESTION))
+    app.close()
+    assert len(chunks) >= 3
+    whole = chunks[0]
+    for chunk in chunks[1:]:
+        whole += chunk
+    assert "2999" in str(whole.content)
+    assert whole.response_metadata["doc_references"][0]["doc_id"] == "doc-emu-x1"
+
+
+async def test_langchain_app_astream(dashscope_emulator: Emulator) -> None:
+    from langchain_dashscope_ws import ChatDashScopeApp
+
+    app = ChatDashScopeApp(app_id="app-emu-rag", base_url=dashscope_emulator.base_url, **RAG)
+    text = "".join([str(c.content) async for c in app.astream(QUESTION)])
+    await app.aclose()
+    assert "2999" in text
+
+
+def test_llamaindex_streaming_query_fills_sources_at_the_end(
+    dashscope_emulator: Emulator,
+) -> None:
+    from llamaindex_dashscope_ws import DashScopeAppQueryEngine
+
+    engine = DashScopeAppQueryEngine(
+        "app-emu-rag", streaming=True, base_url=dashscope_emulator.base_url, **RAG
+    )
+    response = engine.query(QUESTION)
+    text = "".join(response.response_gen)  # type: ignore[union-attr]
+    engine.close()
+    assert "2999" in text
+    assert response.source_nodes[0].node.metadata["doc_id"] == "doc-emu-x1"
