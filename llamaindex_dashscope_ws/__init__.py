@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from dashscope_ws._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from llamaindex_dashscope_ws.app_chat import DashScopeAppChatEngine
     from llamaindex_dashscope_ws.apps import (
         DashScopeAppQueryEngine,
         DashScopeKnowledgeBaseRetriever,
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DashScope",
+    "DashScopeAppChatEngine",
     "DashScopeAppQueryEngine",
     "DashScopeEmbedding",
     "DashScopeKnowledgeBaseRetriever",
@@ -32,6 +34,7 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "DashScope": "llamaindex_dashscope_ws.llms",
+        "DashScopeAppChatEngine": "llamaindex_dashscope_ws.app_chat",
         "DashScopeAppQueryEngine": "llamaindex_dashscope_ws.apps",
         "DashScopeKnowledgeBaseRetriever": "llamaindex_dashscope_ws.apps",
         "DashScopeEmbedding": "llamaindex_dashscope_ws.embeddings",

@@ -116,3 +116,15 @@ def test_llamaindex_streaming_query_fills_sources_at_the_end(
     engine.close()
     assert "2999" in text
     assert response.source_nodes[0].node.metadata["doc_id"] == "doc-emu-x1"
+
+
+def test_llamaindex_chat_engine_streams(dashscope_emulator: Emulator) -> None:
+    from llamaindex_dashscope_ws import DashScopeAppChatEngine
+
+    chat = DashScopeAppChatEngine("app-emu-rag", base_url=dashscope_emulator.base_url, **RAG)
+    response = chat.stream_chat(QUESTION)
+    text = "".join(response.response_gen)
+    chat.close()
+    assert "2999" in text
+    assert response.source_nodes[0].node.metadata["doc_id"] == "doc-emu-x1"
+    assert chat.chat_history[-1].content == text

@@ -84,3 +84,38 @@ def _echo_llm() -> object:
     from llama_index.core.llms.mock import MockLLM
 
     return MockLLM(max_tokens=5)
+
+
+def test_chat_engine_keeps_the_app_session(dashscope_emulator: Emulator) -> None:
+    from llama_index.core.base.llms.types import ChatMessage
+
+    from llamaindex_dashscope_ws import DashScopeAppChatEngine
+
+    chat = DashScopeAppChatEngine(
+        "app-emu-agent", api_key=MAIN_KEY, base_url=dashscope_emulator.base_url
+    )
+    chat.chat("My name is Ada.")
+    first_session = chat.session_id
+    answer = chat.chat("What is my name?")
+    assert "Ada" in str(answer)
+    sent = dashscope_emulator.requests[-1].json["input"]
+    assert sent == {"prompt": "What is my name?", "session_id": first_session}
+    assert [m.role.value for m in chat.chat_history] == ["user", "assistant"] * 2
+    chat.reset()
+    assert chat.chat_history == []
+    assert chat.session_id is None
+    history = [ChatMessage(role="user", content="Hi"), ChatMessage(role="assistant", content="Yo")]
+    chat.chat("Tell me about otters", chat_history=history)
+    sent = dashscope_emulator.requests[-1].json["input"]
+    assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "user"]
+    chat.close()
+
+
+async def test_chat_engine_async_rag_sources(dashscope_emulator: Emulator) -> None:
+    from llamaindex_dashscope_ws import DashScopeAppChatEngine
+
+    chat = DashScopeAppChatEngine("app-emu-rag", **sub(dashscope_emulator))
+    answer = await chat.achat(QUESTION)
+    await chat.aclose()
+    assert "2999" in str(answer)
+    assert answer.source_nodes[0].node.metadata["doc_id"] == "doc-emu-x1"
