@@ -132,7 +132,7 @@ class AppMethods:
         ``options`` are the other keywords of :func:`dashscope_ws.apps.build_app_request`
         (``doc_reference_type``, ``doc_tag_codes``, ``parameters``).
         """
-        request = self._app_request(app_id, False, {**locals_of(locals()), **options})
+        request = self._app_request(app_id, False, {**_call_options(locals()), **options})
         return self._call(request, _app_parser)
 
     async def aapp_completion(
@@ -152,7 +152,7 @@ class AppMethods:
         **options: Any,
     ) -> AppResult:
         """Async :meth:`app_completion`."""
-        request = self._app_request(app_id, False, {**locals_of(locals()), **options})
+        request = self._app_request(app_id, False, {**_call_options(locals()), **options})
         return await self._acall(request, _app_parser)
 
     def stream_app_completion(
@@ -171,7 +171,7 @@ class AppMethods:
         ``incremental_output=False`` asks the service for cumulative snapshots; chunks are
         deltas either way. Other keywords as for :meth:`app_completion`.
         """
-        request = self._app_request(app_id, True, {**locals_of(locals()), **options})
+        request = self._app_request(app_id, True, {**_call_options(locals()), **options})
         host = cast(_StreamingHost, self)
         return host._stream(request, lambda: AppStreamDecoder(incremental=incremental_output))
 
@@ -187,7 +187,7 @@ class AppMethods:
         **options: Any,
     ) -> AsyncAppStream:
         """Async :meth:`stream_app_completion`."""
-        request = self._app_request(app_id, True, {**locals_of(locals()), **options})
+        request = self._app_request(app_id, True, {**_call_options(locals()), **options})
         host = cast(_StreamingHost, self)
         return host._astream(request, lambda: AppStreamDecoder(incremental=incremental_output))
 
@@ -249,6 +249,6 @@ def _name(index_name: str | None) -> str:
     return index_name
 
 
-def locals_of(scope: Mapping[str, Any]) -> dict[str, Any]:
+def _call_options(scope: Mapping[str, Any]) -> dict[str, Any]:
     """A method's keyword arguments from its ``locals()`` (minus ``self``, the id, ``options``)."""
     return {k: v for k, v in scope.items() if k not in ("self", "app_id", "options")}
