@@ -27,12 +27,24 @@ from .knowledge import (
 from .protocol import HTTPRequest
 
 if TYPE_CHECKING:
-    from ._sync import RawResponse
     from .config import ClientConfig
 
 __all__ = ["AppMethods", "AppStream", "AsyncAppStream"]
 
 T = TypeVar("T")
+
+
+class _Raw(Protocol):
+    """A fully read answer (the core's ``RawResponse``, wherever it lives)."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def body(self) -> bytes: ...
 
 
 class _Decoder(Protocol):
@@ -75,15 +87,15 @@ class _StreamingHost(Protocol):
     ) -> AsyncAppStream: ...
 
 
-def _app_parser(raw: RawResponse) -> AppResult:
+def _app_parser(raw: _Raw) -> AppResult:
     return parse_app_response(raw.status, raw.headers, raw.body)
 
 
-def _retrieve_parser(raw: RawResponse) -> list[RetrievedNode]:
+def _retrieve_parser(raw: _Raw) -> list[RetrievedNode]:
     return parse_retrieve_response(raw.status, raw.headers, raw.body)
 
 
-def _lookup_parser(raw: RawResponse) -> str:
+def _lookup_parser(raw: _Raw) -> str:
     return parse_pipeline_lookup(raw.status, raw.headers, raw.body)
 
 
@@ -102,9 +114,9 @@ class AppMethods:
     if TYPE_CHECKING:
         config: ClientConfig
 
-        def _call(self, request: HTTPRequest, parse: Callable[[RawResponse], T]) -> T: ...
+        def _call(self, request: HTTPRequest, parse: Callable[[_Raw], T]) -> T: ...
 
-        async def _acall(self, request: HTTPRequest, parse: Callable[[RawResponse], T]) -> T: ...
+        async def _acall(self, request: HTTPRequest, parse: Callable[[_Raw], T]) -> T: ...
 
     # ------------------------------------------------------------------ apps
 
