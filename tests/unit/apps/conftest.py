@@ -1,31 +1,15 @@
-"""Clients pointed at the emulator, and one helper to call a method sync or async."""
+"""Clients pointed at the emulator (main key unless told otherwise), closed after the test."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from apps_testkit import MakeClient
 
 from dashscope_ws import DashScopeClient, RetryPolicy
 from dashscope_ws.emulator import MAIN_KEY, Emulator
-
-MakeClient = Callable[..., DashScopeClient]
-
-
-def call(mode: str, client: DashScopeClient, method: str, *args: Any, **kwargs: Any) -> Any:
-    """``client.<method>(...)`` in sync mode, or ``await client.a<method>(...)`` on a fresh loop."""
-    if mode == "sync":
-        return getattr(client, method)(*args, **kwargs)
-
-    async def go() -> Any:
-        try:
-            return await getattr(client, "a" + method)(*args, **kwargs)
-        finally:
-            await client.aclose()
-
-    return asyncio.run(go())
 
 
 @pytest.fixture

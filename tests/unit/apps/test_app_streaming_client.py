@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import MakeClient
+from apps_testkit import MakeClient
 
 from dashscope_ws.apps import AppAccumulator, AppChunk
 from dashscope_ws.emulator import SUB_KEY, SUB_WORKSPACE, Emulator

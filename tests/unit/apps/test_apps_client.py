@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import MakeClient, call
+from apps_testkit import MakeClient, call
 
 from dashscope_ws.apps import AppResult
 from dashscope_ws.emulator import OTHER_WORKSPACE, SUB_KEY, SUB_WORKSPACE, Emulator
