@@ -16,7 +16,7 @@ from typing import Any
 
 __all__ = ["KINDS", "RecordedRequest", "RequestLog", "ScriptQueue", "ScriptedReply"]
 
-KINDS = frozenset({"chat", "embedding", "rerank", "app"})
+KINDS = frozenset({"chat", "embedding", "rerank", "app", "retrieve"})
 
 
 @dataclass
@@ -42,7 +42,8 @@ class ScriptedReply:
         retry_after: seconds for a ``Retry-After`` header; alone it means 429
             ``Throttling.RateQuota``.
         headers: extra response headers.
-        kind: ``"chat"``, ``"embedding"``, ``"rerank"``, ``"app"`` or ``None`` (any request).
+        kind: ``"chat"``, ``"embedding"``, ``"rerank"``, ``"app"``, ``"retrieve"`` (knowledge
+            bases) or ``None`` (any request).
         times: how many requests this reply answers.
 
     Example:

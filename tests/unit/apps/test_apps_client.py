@@ -198,3 +198,31 @@ def test_retrieve_errors_are_typed(mode: str, make_client: MakeClient) -> None:
             mode, make_client(workspace=SUB_WORKSPACE), "retrieve", "idx-emu-manual", "x",
             dense_similarity_top_k=101,
         )  # fmt: skip
+
+
+@MODES
+def test_retrieve_scripted_failure_is_retried_then_typed(
+    mode: str, make_client: MakeClient, dashscope_emulator: Emulator
+) -> None:
+    from dashscope_ws import RetryPolicy
+    from dashscope_ws.emulator import ScriptedReply
+    from dashscope_ws.errors import InternalServerError
+
+    dashscope_emulator.enqueue(ScriptedReply(status=500, code="InternalError", kind="retrieve"))
+    client = make_client(
+        api_key=SUB_KEY, workspace=SUB_WORKSPACE, retry_policy=RetryPolicy(1, base_delay=0.01)
+    )
+    nodes = call(mode, client, "retrieve", "idx-emu-manual", "phone")
+    assert nodes
+    assert len(dashscope_emulator.requests) == 2
+    dashscope_emulator.enqueue(
+        ScriptedReply(status=500, code="InternalError", kind="retrieve", times=2)
+    )
+    with pytest.raises(InternalServerError):
+        call(
+            mode,
+            make_client(api_key=SUB_KEY, workspace=SUB_WORKSPACE),
+            "retrieve",
+            "idx-emu-manual",
+            "x",
+        )
