@@ -21,6 +21,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
+from ._apps_client import AppMethods
 from ._async import AsyncTransport
 from ._closeable import Closeable
 from ._sync import RawResponse, SyncTransport
@@ -84,7 +85,7 @@ class _Plan:
         return delay
 
 
-class DashScopeClient(WorkspaceMethods, Closeable):
+class DashScopeClient(WorkspaceMethods, AppMethods, Closeable):
     """DashScope client with blocking and asyncio methods on one object.
 
     Settings are resolved once (arguments > environment > defaults, see

@@ -136,6 +136,18 @@ _WORKSPACE_HINTS = {
         "Singapore endpoint and vice versa)"
     ),
     "Arrearage": "the account is in arrears: top it up in the Alibaba Cloud console",
+    "InvalidAppId": (
+        "no application has that id here: copy the app id from the Model Studio console "
+        "(Application > My apps) and call it in the app's own workspace (workspace=...)"
+    ),
+    "App.AccessDenied": (
+        "this key may not call that app: apps live in one workspace, so pass that workspace "
+        "(workspace=...) with a key of it, or use the main account's key"
+    ),
+    "FlowNotPublished": (
+        "the workflow or agent app has unpublished changes or was never published: publish it "
+        "in the Model Studio console, then call it again"
+    ),
 }
 
 
@@ -327,6 +339,8 @@ _BY_CODE: dict[str, type[APIStatusError]] = {
     "Workspace.AccessDenied": PermissionDeniedError,
     "Model.AccessDenied": PermissionDeniedError,
     "App.AccessDenied": PermissionDeniedError,
+    "InvalidAppId": BadRequestError,
+    "FlowNotPublished": BadRequestError,
     "AllocationQuota.FreeTierOnly": PermissionDeniedError,
     # Billing states arrive as 429 but waiting never fixes them: do not retry.
     "CommodityNotPurchased": PermissionDeniedError,

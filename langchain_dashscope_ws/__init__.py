@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from dashscope_ws._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from langchain_dashscope_ws.apps import ChatDashScopeApp, DashScopeKnowledgeBaseRetriever
     from langchain_dashscope_ws.chat_models import ChatDashScope
     from langchain_dashscope_ws.embeddings import DashScopeEmbeddings
     from langchain_dashscope_ws.rerank import DashScopeRerank
@@ -19,7 +20,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ChatDashScope",
+    "ChatDashScopeApp",
     "DashScopeEmbeddings",
+    "DashScopeKnowledgeBaseRetriever",
     "DashScopeRerank",
     "DashScopeUsageCallbackHandler",
 ]
@@ -28,6 +31,8 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "ChatDashScope": "langchain_dashscope_ws.chat_models",
+        "ChatDashScopeApp": "langchain_dashscope_ws.apps",
+        "DashScopeKnowledgeBaseRetriever": "langchain_dashscope_ws.apps",
         "DashScopeEmbeddings": "langchain_dashscope_ws.embeddings",
         "DashScopeRerank": "langchain_dashscope_ws.rerank",
         "DashScopeUsageCallbackHandler": "langchain_dashscope_ws.usage",

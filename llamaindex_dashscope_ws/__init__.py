@@ -12,6 +12,11 @@ from typing import TYPE_CHECKING
 from dashscope_ws._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from llamaindex_dashscope_ws.app_chat import DashScopeAppChatEngine
+    from llamaindex_dashscope_ws.apps import (
+        DashScopeAppQueryEngine,
+        DashScopeKnowledgeBaseRetriever,
+    )
     from llamaindex_dashscope_ws.embeddings import DashScopeEmbedding
     from llamaindex_dashscope_ws.llms import DashScope
     from llamaindex_dashscope_ws.postprocessor import DashScopeRerank
@@ -20,7 +25,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DashScope",
+    "DashScopeAppChatEngine",
+    "DashScopeAppQueryEngine",
     "DashScopeEmbedding",
+    "DashScopeKnowledgeBaseRetriever",
     "DashScopeRerank",
     "DashScopeUsageEventHandler",
     "qwen_tokenizer",
@@ -30,6 +38,9 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "DashScope": "llamaindex_dashscope_ws.llms",
+        "DashScopeAppChatEngine": "llamaindex_dashscope_ws.app_chat",
+        "DashScopeAppQueryEngine": "llamaindex_dashscope_ws.apps",
+        "DashScopeKnowledgeBaseRetriever": "llamaindex_dashscope_ws.apps",
         "DashScopeEmbedding": "llamaindex_dashscope_ws.embeddings",
         "DashScopeRerank": "llamaindex_dashscope_ws.postprocessor",
         "DashScopeUsageEventHandler": "llamaindex_dashscope_ws.usage",

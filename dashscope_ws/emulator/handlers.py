@@ -20,19 +20,21 @@ from typing import Any, TypeVar
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from .behaviour import message_text, plan_reply
-from .chat import Shape, app_body, app_payloads, chat_body, chat_payloads, input_tokens
+from .app_calls import read_app_call
+from .apps import AppSessions, answer_app, app_answer_body, app_stream, authorize_app
+from .behaviour import plan_reply
+from .chat import Shape, chat_body, chat_payloads, input_tokens
 from .gate import authenticate, authorize_model
 from .identities import EmulatorConfig
+from .knowledge import find_index, lookup_pipeline, retrieve
 from .multimodal import check_media
 from .quotas import QuotaDesk
 from .requestbody import BAD_BODY, INVALID, read_json
 from .retrieval import embed, rerank, rerank_compatible
 from .script import RecordedRequest, RequestLog, ScriptedReply, ScriptQueue, scripted_reply
 from .tokenize import tokenize_handler
-from .tokenizer import count_tokens
 from .uploads import OSS_UPLOAD_PATH, OssError, UploadStore
-from .validate import GENERIC, MISSING_MESSAGES, validate_chat
+from .validate import validate_chat
 from .wire import (
     SSE_CONTENT_TYPE,
     ServiceError,
@@ -99,6 +101,7 @@ class EmulatorService:
         self.log = RequestLog()
         self.quotas = QuotaDesk(config, _request_id)
         self.uploads = UploadStore()
+        self.sessions = AppSessions()
 
     def application(self) -> web.Application:
         """A fresh aiohttp application serving the emulated endpoints."""
@@ -119,6 +122,8 @@ class EmulatorService:
         app.router.add_post(
             "/api/v1/tokenizer", partial(tokenize_handler, self.config, _request_id)
         )
+        app.router.add_post("/api/v1/indices/pipeline/{pipeline_id}/retrieve", self._retrieve)
+        app.router.add_get("/api/v1/indices/pipeline_simple", self._pipeline_lookup)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         return app
 
@@ -323,41 +328,31 @@ class EmulatorService:
         )
 
     async def _app(self, request: web.Request) -> web.StreamResponse:
-        authenticate(self.config, request.headers)
+        _, workspace = authenticate(self.config, request.headers)
+        spec = authorize_app(self.config.apps, request.match_info["app_id"], workspace)
         body = self._body(request)
-        raw_input = body.get("input")
-        if not isinstance(raw_input, Mapping):
-            raise invalid(MISSING_MESSAGES)
-        messages: Any = raw_input.get("messages")
-        if messages is not None and not isinstance(messages, list):
-            raise invalid(GENERIC)
-        if isinstance(raw_input.get("prompt"), str):
-            messages = [*(messages or []), {"role": "user", "content": raw_input["prompt"]}]
-        if not isinstance(messages, list) or not messages:
-            raise invalid(MISSING_MESSAGES)
-        if not all(isinstance(message, Mapping) for message in messages):
-            raise invalid(GENERIC)
-        parameters = body.get("parameters") or {}
-        stream = self._wants_stream(request, accept_header=True)
+        call = read_app_call(body, self.config.indices, workspace)
         scripted = self.script.take("app")
-        model = "qwen-plus"  # what the emulated app runs on, reported in usage.models
-        text = (scripted_reply(scripted) or plan_reply(model, messages, {}, thinking=False)).content
-        session_id = str(raw_input.get("session_id") or uuid.uuid4().hex)
-        prompt = sum(
-            count_tokens(message_text(m.get("content"))) for m in messages if isinstance(m, Mapping)
+        reply = scripted_reply(scripted)
+        session_id = call.session_id or uuid.uuid4().hex
+        answer = answer_app(
+            spec,
+            call.messages,
+            self.sessions.turns(session_id),
+            has_thoughts=call.has_thoughts,
+            biz_params=call.biz_params,
+            extra_documents=call.documents,
+            indexed=call.indexed,
+            scripted_text=reply.content if reply is not None else None,
         )
-        incremental = (
-            bool(parameters.get("incremental_output", False))
-            if isinstance(parameters, Mapping)
-            else False
-        )
+        self.sessions.add(session_id, call.question)
         rid = _request_id()
         return await self._send(
             request,
-            stream=stream,
+            stream=self._wants_stream(request, accept_header=True),
             scripted=scripted,
-            body=lambda: app_body(text, session_id, model, prompt, count_tokens(text), "stop", rid),
-            payloads=lambda: app_payloads(text, session_id, model, prompt, incremental, rid),
+            body=lambda: app_answer_body(answer, session_id, rid),
+            payloads=lambda: app_stream(answer, session_id, call.incremental, rid),
         )
 
     async def _upload_policy(self, request: web.Request) -> web.StreamResponse:
@@ -381,6 +376,18 @@ class EmulatorService:
                 status=error.status, text=error.xml(_request_id()), content_type="application/xml"
             )
         return web.Response(status=200)
+
+    async def _retrieve(self, request: web.Request) -> web.StreamResponse:
+        _, workspace = authenticate(self.config, request.headers)
+        index = find_index(self.config.indices, request.match_info["pipeline_id"], workspace)
+        answer = retrieve(index, self._body(request), _request_id())
+        return await self._plain(request, "retrieve", answer)
+
+    async def _pipeline_lookup(self, request: web.Request) -> web.StreamResponse:
+        _, workspace = authenticate(self.config, request.headers)
+        name = request.query.get("pipeline_name")
+        answer = lookup_pipeline(self.config.indices, name, workspace, _request_id())
+        return await self._plain(request, "retrieve", answer)
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         raise ServiceError(404, "NotFound", "Not found!")

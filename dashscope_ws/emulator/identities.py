@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .apps import AppSpec, IndexSpec, default_apps, default_indices, parse_apps, parse_indices
+
 __all__ = [
     "DEFAULT_GRANTS",
     "MAIN_KEY",
@@ -127,6 +129,8 @@ class EmulatorConfig:
             ``"rerank"``, ``"rerank-compatible"``), added to the built-in catalogue.
         limits: workspace (``"default"`` for calls without one) -> model -> ``{"rpm": n,
             "tpm": n}``, enforced with the service's 429s (see ``emulator/quotas.py``).
+        apps: Bailian app id -> :class:`~dashscope_ws.emulator.apps.AppSpec` (docs/apps.md).
+        indices: knowledge-base (pipeline) id -> :class:`~dashscope_ws.emulator.apps.IndexSpec`.
 
     Example:
         >>> config = EmulatorConfig.from_dict({"keys": {"sk-a": None}})
@@ -141,6 +145,8 @@ class EmulatorConfig:
     )
     models: Mapping[str, str] = field(default_factory=dict)
     limits: Mapping[str, Mapping[str, Mapping[str, int]]] = field(default_factory=dict)
+    apps: Mapping[str, AppSpec] = field(default_factory=default_apps)
+    indices: Mapping[str, IndexSpec] = field(default_factory=default_indices)
 
     def __post_init__(self) -> None:
         # Normalise so that configs built from lists or loaded from files compare equal.
@@ -150,6 +156,8 @@ class EmulatorConfig:
         object.__setattr__(self, "grants", grants)
         object.__setattr__(self, "models", dict(self.models))
         object.__setattr__(self, "limits", _checked_limits(self.limits))
+        object.__setattr__(self, "apps", dict(self.apps))
+        object.__setattr__(self, "indices", dict(self.indices))
         for name, kind in self.models.items():
             if kind not in KINDS:
                 raise ValueError(f"model {name!r}: unknown kind {kind!r}")
@@ -196,6 +204,8 @@ class EmulatorConfig:
         workspaces = data.get("workspaces")
         grants = data.get("grants")
         bound = {ws for ws in dict(keys).values() if ws is not None}
+        known = frozenset(workspaces) if workspaces is not None else default.workspaces | bound
+        apps, indices = _owned(data, "apps", known), _owned(data, "indices", known)
         return cls(
             keys=dict(keys),
             workspaces=frozenset(workspaces)
@@ -208,6 +218,8 @@ class EmulatorConfig:
             ),
             models=dict(data.get("models", {})),
             limits=dict(data.get("limits", {})),
+            apps=apps,
+            indices=indices,
         )
 
     @classmethod
@@ -248,3 +260,15 @@ def _checked_limits(
                     )
             out[workspace][model] = dict(limit)
     return out
+
+
+def _owned(data: Mapping[str, Any], section: str, known: frozenset[str]) -> dict[str, Any]:
+    """Configured apps / indices (each must live in a known workspace), or the defaults that do."""
+    if section not in data:
+        defaults: dict[str, Any] = default_apps() if section == "apps" else default_indices()
+        return {k: v for k, v in defaults.items() if v.workspace is None or v.workspace in known}
+    parsed: dict[str, Any] = (parse_apps if section == "apps" else parse_indices)(data[section])
+    for name, spec in parsed.items():
+        if spec.workspace is not None and spec.workspace not in known:
+            raise ValueError(f"{section} {name!r}: unknown workspace {spec.workspace!r}")
+    return parsed

@@ -27,7 +27,7 @@ __all__ = [
     "scripted_reply",
 ]
 
-KINDS = frozenset({"chat", "embedding", "rerank", "app"})
+KINDS = frozenset({"chat", "embedding", "rerank", "app", "retrieve"})
 
 
 @dataclass
@@ -53,7 +53,8 @@ class ScriptedReply:
         retry_after: seconds for a ``Retry-After`` header; alone it means 429
             ``Throttling.RateQuota``.
         headers: extra response headers.
-        kind: ``"chat"``, ``"embedding"``, ``"rerank"``, ``"app"`` or ``None`` (any request).
+        kind: ``"chat"``, ``"embedding"``, ``"rerank"``, ``"app"``, ``"retrieve"`` (knowledge
+            bases) or ``None`` (any request).
         times: how many requests this reply answers.
 
     Example:

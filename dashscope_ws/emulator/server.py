@@ -212,10 +212,11 @@ class Emulator:
         return len(self._service.script)
 
     def reset(self) -> None:
-        """Forget queued scripted replies, the request log and uploads (limit restored)."""
+        """Forget queued scripted replies, the request log, uploads and app conversations."""
         self._service.script.clear()
         self._service.log.clear()
         self._service.uploads.reset()
+        self._service.sessions.clear()
 
     @property
     def uploads(self) -> UploadStore:

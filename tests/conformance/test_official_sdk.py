@@ -165,13 +165,13 @@ def test_text_rerank(sdk: Emulator) -> None:
 
 def test_application(sdk: Emulator) -> None:
     response = dashscope.Application.call(
-        app_id="app-1", prompt="Tell me about otters", api_key=MAIN_KEY
+        app_id="app-emu-agent", prompt="Tell me about otters", api_key=MAIN_KEY
     )
     assert response.status_code == HTTPStatus.OK
     assert "otters" in response.output.text
     chunks = list(
         dashscope.Application.call(
-            app_id="app-1",
+            app_id="app-emu-agent",
             prompt="Tell me about otters",
             api_key=MAIN_KEY,
             stream=True,

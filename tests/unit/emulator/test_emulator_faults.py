@@ -160,7 +160,7 @@ def test_request_log(call: Call, emu: Emulator) -> None:
 
 def test_app_completion(call: Call) -> None:
     body = {"input": {"prompt": "Tell me about otters", "session_id": "s-1"}, "parameters": {}}
-    response = call("/apps/app-123/completion", body)
+    response = call("/apps/app-emu-agent/completion", body)
     assert response.status_code == 200
     output = response.json()["output"]
     assert output["finish_reason"] == "stop"
@@ -174,19 +174,19 @@ def test_app_completion(call: Call) -> None:
 )
 def test_app_streams_cumulative_and_incremental(call: Call, headers: dict[str, str]) -> None:
     body = {"input": {"prompt": "Tell me about otters"}, "parameters": {}}
-    events = sse_events(call("/apps/a1/completion", body, headers=headers).content)
+    events = sse_events(call("/apps/app-emu-agent/completion", body, headers=headers).content)
     texts = [e["data"]["output"]["text"] for e in events]
     assert len(texts) >= 3
     assert all((b.startswith(a) for a, b in itertools.pairwise(texts)))
     assert events[-1]["data"]["output"]["finish_reason"] == "stop"
     body["parameters"] = {"incremental_output": True}
-    deltas = sse_events(call("/apps/a1/completion", body, headers=headers).content)
+    deltas = sse_events(call("/apps/app-emu-agent/completion", body, headers=headers).content)
     assert "".join(e["data"]["output"]["text"] for e in deltas) == texts[-1]
 
 
 def test_app_without_prompt(call: Call, emu: Emulator) -> None:
-    response = call("/apps/a1/completion", {"input": {}})
+    response = call("/apps/app-emu-agent/completion", {"input": {}})
     assert response.status_code == 400
     emu.enqueue(ScriptedReply(text="from the app", kind="app"))
-    answer = call("/apps/a1/completion", {"input": {"prompt": "hi"}}).json()
+    answer = call("/apps/app-emu-agent/completion", {"input": {"prompt": "hi"}}).json()
     assert answer["output"]["text"] == "from the app"

@@ -13,6 +13,7 @@ import llamaindex_dashscope_ws
 MODULES = [
     "llamaindex_dashscope_ws",
     "llamaindex_dashscope_ws._convert",
+    "llamaindex_dashscope_ws.apps",
     "llamaindex_dashscope_ws._settings",
     "llamaindex_dashscope_ws.embeddings",
     "llamaindex_dashscope_ws.llms",

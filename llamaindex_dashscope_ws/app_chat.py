@@ -1,0 +1,171 @@
+"""A LlamaIndex chat engine over a Bailian app's service-side session.
+
+The app keeps the conversation (``session_id``); the engine keeps a local copy in its memory
+for ``chat_history``. Passing ``chat_history=`` to a call replaces both: that history is sent
+as ``messages`` and a new session starts from the app's answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Generator
+from threading import Thread
+from typing import Any
+
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
+from llama_index.core.chat_engine.types import (
+    AgentChatResponse,
+    BaseChatEngine,
+    StreamingAgentChatResponse,
+)
+from llama_index.core.memory import ChatMemoryBuffer
+from llama_index.core.schema import NodeWithScore
+
+from dashscope_ws.apps import AppAccumulator, AppResult
+from llamaindex_dashscope_ws.apps import AppConnection, doc_references_to_nodes
+
+__all__ = ["DashScopeAppChatEngine"]
+
+
+class DashScopeAppChatEngine(BaseChatEngine):
+    """Chat with a Bailian app; the app's session carries the conversation.
+
+    Responses carry the app's ``doc_references`` as ``source_nodes``.
+
+    Args:
+        app_id: the app id from the console.
+        session_id: continue this service-side conversation.
+        has_thoughts, rag_options, biz_params: as in ``DashScopeClient.app_completion``.
+        memory: local record of the conversation (``ChatMemoryBuffer`` by default).
+        api_key, workspace, base_url, ...: connection settings (the app's workspace).
+
+    Example:
+        >>> from llamaindex_dashscope_ws import DashScopeAppChatEngine
+        >>> chat = DashScopeAppChatEngine("app-emu-agent")  # doctest: +SKIP
+        >>> chat.chat("My name is Ada.")  # doctest: +SKIP
+        >>> str(chat.chat("What is my name?"))  # doctest: +SKIP
+        'My name is Ada.'
+    """
+
+    def __init__(
+        self,
+        app_id: str,
+        *,
+        session_id: str | None = None,
+        has_thoughts: bool | None = None,
+        rag_options: dict[str, Any] | None = None,
+        biz_params: dict[str, Any] | None = None,
+        memory: ChatMemoryBuffer | None = None,
+        **connection: Any,
+    ) -> None:
+        self.connection = AppConnection(**connection)
+        self.app_id = app_id
+        self.session_id = session_id
+        self._memory = memory or ChatMemoryBuffer.from_defaults()
+        self._options = {
+            "has_thoughts": has_thoughts,
+            "rag_options": rag_options,
+            "biz_params": biz_params,
+        }
+
+    def close(self) -> None:
+        """Release the connection pools (the engine stays usable)."""
+        self.connection.close()
+
+    async def aclose(self) -> None:
+        """Async :meth:`close`."""
+        await self.connection.aclose()
+
+    def _request(self, message: str, chat_history: list[ChatMessage] | None) -> dict[str, Any]:
+        if chat_history is not None:
+            self._memory.set(chat_history)
+            self.session_id = None
+        self._memory.put(ChatMessage(role=MessageRole.USER, content=message))
+        if self.session_id is None:
+            history = self._memory.get_all()
+            wire = [{"role": m.role.value, "content": m.content or ""} for m in history]
+            return {"messages": wire, **self._options}
+        return {"prompt": message, "session_id": self.session_id, **self._options}
+
+    def _answer(self, result: AppResult) -> AgentChatResponse:
+        self.session_id = result.session_id or self.session_id
+        self._memory.put(ChatMessage(role=MessageRole.ASSISTANT, content=result.text))
+        return AgentChatResponse(
+            response=result.text,
+            source_nodes=doc_references_to_nodes(result.doc_references),
+            metadata={"session_id": result.session_id, "request_id": result.request_id},
+        )
+
+    def chat(
+        self, message: str, chat_history: list[ChatMessage] | None = None
+    ) -> AgentChatResponse:
+        """One turn."""
+        request = self._request(message, chat_history)
+        return self._answer(self.connection.client().app_completion(self.app_id, **request))
+
+    async def achat(
+        self, message: str, chat_history: list[ChatMessage] | None = None
+    ) -> AgentChatResponse:
+        """Async :meth:`chat`."""
+        request = self._request(message, chat_history)
+        client = self.connection.client()
+        return self._answer(await client.aapp_completion(self.app_id, **request))
+
+    def _finish(self, accumulator: AppAccumulator, sources: list[NodeWithScore]) -> None:
+        result = accumulator.result()
+        self.session_id = result.session_id or self.session_id
+        sources.extend(doc_references_to_nodes(result.doc_references))
+
+    def stream_chat(
+        self, message: str, chat_history: list[ChatMessage] | None = None
+    ) -> StreamingAgentChatResponse:
+        """One turn, streamed; ``source_nodes`` are filled when the stream ends."""
+        request = self._request(message, chat_history)
+        client = self.connection.client()
+        sources: list[NodeWithScore] = []
+
+        def deltas() -> Generator[ChatResponse, None, None]:
+            accumulator = AppAccumulator()
+            with client.stream_app_completion(self.app_id, **request) as stream:
+                for chunk in stream:
+                    accumulator.add(chunk)
+                    # LlamaIndex builds the final message from the deltas.
+                    yield ChatResponse(message=ChatMessage(role="assistant"), delta=chunk.text)
+            self._finish(accumulator, sources)
+
+        response = StreamingAgentChatResponse(chat_stream=deltas(), source_nodes=sources)
+        thread = Thread(target=response.write_response_to_history, args=(self._memory,))
+        response.write_response_to_history_thread = thread
+        thread.start()
+        return response
+
+    async def astream_chat(
+        self, message: str, chat_history: list[ChatMessage] | None = None
+    ) -> StreamingAgentChatResponse:
+        """Async :meth:`stream_chat`."""
+        request = self._request(message, chat_history)
+        client = self.connection.client()
+        sources: list[NodeWithScore] = []
+
+        async def deltas() -> AsyncGenerator[ChatResponse, None]:
+            accumulator = AppAccumulator()
+            async for chunk in client.astream_app_completion(self.app_id, **request):
+                accumulator.add(chunk)
+                yield ChatResponse(message=ChatMessage(role="assistant"), delta=chunk.text)
+            self._finish(accumulator, sources)
+
+        response = StreamingAgentChatResponse(achat_stream=deltas(), source_nodes=sources)
+        response.awrite_response_to_history_task = asyncio.create_task(
+            response.awrite_response_to_history(self._memory)
+        )
+        return response
+
+    def reset(self) -> None:
+        """Forget the conversation (local memory and the app session)."""
+        self._memory.reset()
+        self.session_id = None
+
+    @property
+    def chat_history(self) -> list[ChatMessage]:
+        """The conversation so far."""
+        return self._memory.get_all()
