@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from .batch import BatchService
 from .behaviour import Reply, message_text, plan_reply
 from .chat import Shape, app_body, app_payloads, chat_body, chat_payloads, input_tokens
 from .gate import authenticate, authorize_model
@@ -83,6 +84,7 @@ class EmulatorService:
         self.config = config
         self.script = ScriptQueue()
         self.log = RequestLog()
+        self.batches = BatchService(config)
 
     def application(self) -> web.Application:
         """A fresh aiohttp application serving the emulated endpoints."""
@@ -95,6 +97,7 @@ class EmulatorService:
         app.router.add_post("/api/v1/services/rerank/text-rerank/text-rerank", self._rerank)
         app.router.add_post("/compatible-api/v1/reranks", self._rerank_compatible)
         app.router.add_post("/api/v1/apps/{app_id}/completion", self._app)
+        self.batches.routes(app)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         return app
 
