@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -250,10 +251,8 @@ class AsyncGate:
     async def __aenter__(self) -> AsyncGate:
         async with self._cond:
             while not self.limiter.can_start():
-                try:
+                with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._cond.wait(), self.limiter.wait() or 0.05)
-                except asyncio.TimeoutError:
-                    pass
             self.limiter.started()
         return self
 

@@ -55,7 +55,8 @@ def test_upload_create_retrieve_download(emu: Emulator) -> None:
     content = jsonl(chat_line("a", "Tell me about otters"), chat_line("b", "And beavers?"))
     uploaded = client.files.create(file=("in.jsonl", content), purpose="batch")
     assert uploaded.id.startswith("file-batch-")
-    assert uploaded.bytes == len(content) and uploaded.purpose == "batch"
+    assert uploaded.bytes == len(content)
+    assert uploaded.purpose == "batch"
     assert client.files.retrieve(uploaded.id).filename == "in.jsonl"
     assert client.files.content(uploaded.id).content == content
 
@@ -69,8 +70,10 @@ def test_upload_create_retrieve_download(emu: Emulator) -> None:
     assert done.status == "completed"
     assert done.request_counts is not None
     assert (done.request_counts.total, done.request_counts.completed) == (2, 2)
-    assert done.completed_at is not None and done.in_progress_at is not None
-    assert done.output_file_id and done.error_file_id is None
+    assert done.completed_at is not None
+    assert done.in_progress_at is not None
+    assert done.output_file_id
+    assert done.error_file_id is None
     rows = [json.loads(x) for x in client.files.content(done.output_file_id).text.splitlines()]
     assert [r["custom_id"] for r in rows] == ["a", "b"]
     assert all(r["response"]["status_code"] == 200 for r in rows)
@@ -92,7 +95,8 @@ def test_per_line_errors_land_in_the_error_file(emu: Emulator) -> None:
     assert done.status == "completed"
     assert done.request_counts is not None
     assert (done.request_counts.completed, done.request_counts.failed) == (2, 1)
-    assert done.output_file_id and done.error_file_id
+    assert done.output_file_id
+    assert done.error_file_id
     good = [json.loads(x) for x in client.files.content(done.output_file_id).text.splitlines()]
     assert len(good[0]["response"]["body"]["data"][0]["embedding"]) == 64
     bad = [json.loads(x) for x in client.files.content(done.error_file_id).text.splitlines()]
@@ -108,7 +112,8 @@ def test_model_not_granted_to_the_workspace_fails_each_line(emu: Emulator) -> No
     done = wait(client, client.batches.create(
         input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
     ).id)  # fmt: skip
-    assert done.error_file_id and not done.output_file_id
+    assert done.error_file_id
+    assert not done.output_file_id
     bad = json.loads(client.files.content(done.error_file_id).text)
     assert bad["error"]["code"] == "Model.AccessDenied"
 
@@ -121,7 +126,8 @@ def test_invalid_file_fails_validation(emu: Emulator) -> None:
         input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
     ).id)  # fmt: skip
     assert done.status == "failed"
-    assert done.errors is not None and done.errors.data
+    assert done.errors is not None
+    assert done.errors.data
     assert "same model" in (done.errors.data[0].message or "")
 
 

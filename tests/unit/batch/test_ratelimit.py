@@ -43,7 +43,7 @@ def test_bucket_refills_only_up_to_burst_and_refunds() -> None:
 
 
 def test_bucket_rejects_non_positive_rate() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="positive"):
         TokenBucket(per_minute=0)
 
 
@@ -84,7 +84,7 @@ def test_aimd_counts_in_flight() -> None:
     assert not aimd.can_start()
     aimd.finished()
     assert aimd.can_start()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="minimum"):
         AIMDLimiter(initial=0)
 
 
