@@ -33,6 +33,7 @@ __all__ = ["ChatBatches", "EmbeddingBatches", "WorkerSettings", "rate_limiter"]
 
 T = TypeVar("T")
 DEFAULT_LIMITER = "dashscope-ws-rate-limit"
+NAMESPACE = "dashscope_ws"
 
 
 @dataclass(frozen=True)
@@ -84,12 +85,16 @@ def rate_limiter(
 ) -> Any:
     """Create (or fetch) the named Ray actor holding the account's shared budget.
 
-    Call once on the driver before ``map_batches``; the callables find it by ``name``.
+    Call once on the driver before ``map_batches`` and keep the returned handle until the
+    job is done (Ray ends a named actor when its creator drops the last handle); the
+    callables find it by ``name`` in the ``dashscope_ws`` namespace.
     """
     import ray
 
     actor = ray.remote(num_cpus=0)(_Bucket)
-    return actor.options(name=name, get_if_exists=True).remote(rpm, tpm, burst_seconds)
+    return actor.options(name=name, namespace=NAMESPACE, get_if_exists=True).remote(
+        rpm, tpm, burst_seconds
+    )
 
 
 @dataclass
@@ -106,7 +111,7 @@ class _Runner:
         if s.limiter:
             import ray
 
-            self.bucket = ray.get_actor(s.limiter)
+            self.bucket = ray.get_actor(s.limiter, namespace=NAMESPACE)
 
     def _one(self, call: Callable[[], T], tokens: float) -> T:
         import ray
