@@ -33,6 +33,7 @@ __all__ = [
     "TERMINAL",
     "BatchJob",
     "cancel_request",
+    "check_window",
     "compatible_mode_url",
     "content_request",
     "create_request",
@@ -170,25 +171,23 @@ def create_request(
     return HTTPRequest("POST", url, _headers(config, workspace), body)
 
 
+def _request(config: ClientConfig, method: str, path: str, workspace: str | None) -> HTTPRequest:
+    url = compatible_mode_url(config, path, workspace=workspace)
+    return HTTPRequest(method, url, _headers(config, workspace), None)
+
+
 def retrieve_request(
     config: ClientConfig, batch_id: str, *, workspace: str | None = None
 ) -> HTTPRequest:
     """``GET /batches/{id}``."""
-    url = compatible_mode_url(config, f"batches/{quote(batch_id, safe='')}", workspace=workspace)
-    return HTTPRequest("GET", url, _headers(config, workspace), None)
+    return _request(config, "GET", f"batches/{quote(batch_id, safe='')}", workspace)
 
 
 def cancel_request(
     config: ClientConfig, batch_id: str, *, workspace: str | None = None
 ) -> HTTPRequest:
     """``POST /batches/{id}/cancel``."""
-    path = f"batches/{quote(batch_id, safe='')}/cancel"
-    return HTTPRequest(
-        "POST",
-        compatible_mode_url(config, path, workspace=workspace),
-        _headers(config, workspace),
-        None,
-    )
+    return _request(config, "POST", f"batches/{quote(batch_id, safe='')}/cancel", workspace)
 
 
 def list_request(
@@ -196,21 +195,14 @@ def list_request(
 ) -> HTTPRequest:
     """``GET /batches?limit=&after=``."""
     query = urlencode({"limit": limit, **({"after": after} if after else {})})
-    url = compatible_mode_url(config, f"batches?{query}", workspace=workspace)
-    return HTTPRequest("GET", url, _headers(config, workspace), None)
+    return _request(config, "GET", f"batches?{query}", workspace)
 
 
 def content_request(
     config: ClientConfig, file_id: str, *, workspace: str | None = None
 ) -> HTTPRequest:
     """``GET /files/{id}/content``."""
-    path = f"files/{quote(file_id, safe='')}/content"
-    return HTTPRequest(
-        "GET",
-        compatible_mode_url(config, path, workspace=workspace),
-        _headers(config, workspace),
-        None,
-    )
+    return _request(config, "GET", f"files/{quote(file_id, safe='')}/content", workspace)
 
 
 def parse_job_response(raw: Any) -> BatchJob:

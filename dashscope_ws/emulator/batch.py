@@ -164,18 +164,20 @@ class BatchService:
         key, workspace = authenticate(self.config, request.headers)
         return key, workspace or "-"  # "-": the main account's default workspace
 
-    def _file(self, request: web.Request) -> _File:
+    def _owned(self, request: web.Request, store: Mapping[str, Any], what: str) -> Any:
+        """The stored file or batch named in the path, if it belongs to the caller's scope."""
         _, scope = self._auth(request)
-        found = self.files.get(request.match_info["id"])
+        found = store.get(request.match_info["id"])
         if found is None or found.scope != scope:
-            raise ServiceError(404, "NotFound", f"File {request.match_info['id']} not found.")
+            raise ServiceError(404, "NotFound", f"{what} {request.match_info['id']} not found.")
+        return found
+
+    def _file(self, request: web.Request) -> _File:
+        found: _File = self._owned(request, self.files, "File")
         return found
 
     def _batch(self, request: web.Request) -> _Batch:
-        _, scope = self._auth(request)
-        found = self.batches.get(request.match_info["id"])
-        if found is None or found.scope != scope:
-            raise ServiceError(404, "NotFound", f"Batch {request.match_info['id']} not found.")
+        found: _Batch = self._owned(request, self.batches, "Batch")
         return found
 
     def _new_file(self, name: str, purpose: str, content: bytes, scope: str) -> _File:
