@@ -26,7 +26,6 @@ from typing import Any
 
 from aiohttp import web
 
-from ..batch.lines import MAX_FILE_BYTES, MAX_LINE_BYTES, MAX_LINES
 from .behaviour import message_text, plan_reply
 from .gate import authenticate, authorize_model
 from .identities import EmulatorConfig
@@ -37,6 +36,11 @@ from .wire import ServiceError, dumps, invalid, new_request_id
 __all__ = ["BatchService", "BatchTiming"]
 
 ROOT = "/compatible-mode/v1"
+# The service's limits (DashScope "OpenAI兼容-Batch"), kept apart from the client's copy on
+# purpose: the emulator is an independent oracle, so a wrong client constant fails a test.
+MAX_LINES = 50_000
+MAX_FILE_BYTES = 500 * 1024**2
+MAX_LINE_BYTES = 6 * 1024**2
 _ENDPOINTS = {"/v1/chat/completions": "text", "/v1/embeddings": "embedding"}
 _WINDOW = re.compile(r"^(\d+)([hd])$")
 
