@@ -131,6 +131,19 @@ def test_invalid_file_fails_validation(emu: Emulator) -> None:
     assert "same model" in (done.errors.data[0].message or "")
 
 
+def test_a_line_over_6_mb_fails_validation(emu: Emulator) -> None:
+    client = sdk(emu)
+    huge = jsonl(chat_line("1", "x" * (6 * 1024**2)))
+    uploaded = client.files.create(file=("big.jsonl", huge), purpose="batch")
+    done = wait(client, client.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+    ).id)  # fmt: skip
+    assert done.status == "failed"
+    assert done.errors is not None
+    assert done.errors.data
+    assert "6291456 bytes" in (done.errors.data[0].message or "")
+
+
 def test_cancel_and_list(emu: Emulator) -> None:
     emu.batches.timing = BatchTiming(per_line=10.0, cancelling=0.0)
     client = sdk(emu)
