@@ -118,30 +118,24 @@ def test_model_not_granted_to_the_workspace_fails_each_line(emu: Emulator) -> No
     assert bad["error"]["code"] == "Model.AccessDenied"
 
 
-def test_invalid_file_fails_validation(emu: Emulator) -> None:
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (jsonl(chat_line("1", "a"), chat_line("2", "b", model="qwen-max")), "same model"),
+        (jsonl(chat_line("1", "x" * (6 * 1024**2))), "6291456 bytes"),
+    ],
+    ids=["two-models", "line-over-6-MB"],
+)
+def test_invalid_file_fails_validation(emu: Emulator, content: bytes, reason: str) -> None:
     client = sdk(emu)
-    mixed = jsonl(chat_line("1", "a"), chat_line("2", "b", model="qwen-max"))
-    uploaded = client.files.create(file=("m.jsonl", mixed), purpose="batch")
+    uploaded = client.files.create(file=("m.jsonl", content), purpose="batch")
     done = wait(client, client.batches.create(
         input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
     ).id)  # fmt: skip
     assert done.status == "failed"
     assert done.errors is not None
     assert done.errors.data
-    assert "same model" in (done.errors.data[0].message or "")
-
-
-def test_a_line_over_6_mb_fails_validation(emu: Emulator) -> None:
-    client = sdk(emu)
-    huge = jsonl(chat_line("1", "x" * (6 * 1024**2)))
-    uploaded = client.files.create(file=("big.jsonl", huge), purpose="batch")
-    done = wait(client, client.batches.create(
-        input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
-    ).id)  # fmt: skip
-    assert done.status == "failed"
-    assert done.errors is not None
-    assert done.errors.data
-    assert "6291456 bytes" in (done.errors.data[0].message or "")
+    assert reason in (done.errors.data[0].message or "")
 
 
 def test_cancel_and_list(emu: Emulator) -> None:
