@@ -26,22 +26,14 @@ from typing import Any
 
 from aiohttp import web
 
-from .behaviour import message_text, plan_reply
-from .gate import authenticate, authorize_model
+from .batch_lines import ENDPOINTS, MAX_FILE_BYTES, error_line, execute, parse_form
+from .gate import authenticate
 from .identities import EmulatorConfig
-from .retrieval import embed
-from .tokenizer import count_tokens
-from .wire import ServiceError, dumps, invalid, new_request_id
+from .wire import ServiceError, dumps, invalid
 
 __all__ = ["BatchService", "BatchTiming"]
 
 ROOT = "/compatible-mode/v1"
-# The service's limits (DashScope "OpenAI兼容-Batch"), kept apart from the client's copy on
-# purpose: the emulator is an independent oracle, so a wrong client constant fails a test.
-MAX_LINES = 50_000
-MAX_FILE_BYTES = 500 * 1024**2
-MAX_LINE_BYTES = 6 * 1024**2
-_ENDPOINTS = {"/v1/chat/completions": "text", "/v1/embeddings": "embedding"}
 _WINDOW = re.compile(r"^(\d+)([hd])$")
 
 
@@ -229,7 +221,7 @@ class BatchService:
         bad = [line for _, line in batch.rows[:done] if line.get("error")]
         if status == "expired":
             bad += [
-                _error_line(cid, 400, "batch_expired", "This request could not be executed "
+                error_line(cid, 400, "batch_expired", "This request could not be executed "
                             "before the completion window expired.")
                 for cid, _ in batch.rows[done:]
             ]  # fmt: skip
@@ -250,7 +242,7 @@ class BatchService:
 
     async def _upload(self, request: web.Request) -> web.Response:
         _, scope = self._auth(request)
-        fields, files = _parse_form(request.headers.get("Content-Type", ""), await request.read())
+        fields, files = parse_form(request.headers.get("Content-Type", ""), await request.read())
         purpose = fields.get("purpose")
         if purpose != "batch":
             raise invalid(f"purpose must be 'batch', got {purpose!r}")
@@ -290,8 +282,8 @@ class BatchService:
         if not isinstance(body, Mapping):
             raise invalid("Required body invalid, please check the request body format.")
         endpoint = body.get("endpoint")
-        if endpoint not in _ENDPOINTS:
-            raise invalid(f"endpoint must be one of {sorted(_ENDPOINTS)}, got {endpoint!r}")
+        if endpoint not in ENDPOINTS:
+            raise invalid(f"endpoint must be one of {sorted(ENDPOINTS)}, got {endpoint!r}")
         window = str(body.get("completion_window", ""))
         match = _WINDOW.match(window)
         hours = int(match.group(1)) * (24 if match.group(2) == "d" else 1) if match else 0
@@ -307,7 +299,7 @@ class BatchService:
             raise ServiceError(404, "NotFound", f"File {body.get('input_file_id')} not found.")
         if source.purpose != "batch":
             raise invalid("input file purpose must be 'batch'")
-        rows, errors = self._execute(key, str(endpoint), source.content)
+        rows, errors = execute(self.config, key, str(endpoint), source.content)
         batch = _Batch(
             f"batch_{uuid.uuid4()}", scope, str(endpoint), source.id, window,
             dict(metadata) if metadata else None, time.monotonic(), int(time.time()),
@@ -315,56 +307,6 @@ class BatchService:
         )  # fmt: skip
         self.batches[batch.id] = batch
         return _json(self._body(batch))
-
-    def _execute(
-        self, key: str, endpoint: str, content: bytes
-    ) -> tuple[list[tuple[str, dict[str, Any]]], list[dict[str, Any]]]:
-        """Validate the file as the service does at ``validating``, then answer every line."""
-        lines = content.splitlines()
-        if len(lines) > MAX_LINES:
-            return [], [_invalid_file(f"The file has more than {MAX_LINES} lines.", None)]
-        parsed: list[Mapping[str, Any]] = []
-        seen: set[str] = set()
-        models: set[str] = set()
-        for number, raw in enumerate(lines, 1):
-            if len(raw) > MAX_LINE_BYTES:
-                return [], [_invalid_file(f"Line exceeds {MAX_LINE_BYTES} bytes.", number)]
-            try:
-                line = json.loads(raw)
-            except ValueError:
-                return [], [_invalid_file("Line is not valid JSON.", number)]
-            if not isinstance(line, Mapping) or not isinstance(line.get("body"), Mapping):
-                return [], [_invalid_file("Line needs custom_id, method, url and body.", number)]
-            custom_id = str(line.get("custom_id", ""))
-            if not custom_id or custom_id in seen:
-                return [], [_invalid_file("custom_id missing or not unique.", number)]
-            if line.get("url") != endpoint:
-                return [], [_invalid_file(f"url must equal the batch endpoint {endpoint}.", number)]
-            seen.add(custom_id)
-            models.add(str(line["body"].get("model")))
-            parsed.append(line)
-        if not parsed:
-            return [], [_invalid_file("The input file is empty.", None)]
-        if len(models) > 1:
-            return [], [_invalid_file("All lines of a file must use the same model.", None)]
-        return [(str(p["custom_id"]), self._answer(key, endpoint, p)) for p in parsed], []
-
-    def _answer(self, key: str, endpoint: str, line: Mapping[str, Any]) -> dict[str, Any]:
-        custom_id, body, request_id = str(line["custom_id"]), line["body"], new_request_id()
-        try:
-            kind = _ENDPOINTS[endpoint]
-            spec = self.config.model(str(body.get("model")))
-            if kind == "text" and spec is not None and spec.kind == "multimodal":
-                kind = "multimodal"  # one chat endpoint serves both in compatible mode
-            authorize_model(self.config, key, body.get("model"), kind)
-            answer = _chat(body) if endpoint == "/v1/chat/completions" else _embeddings(body)
-        except ServiceError as error:
-            return _error_line(custom_id, error.status, error.code, error.message, request_id)
-        return {
-            "id": f"batch_req_{uuid.uuid4().hex[:20]}", "custom_id": custom_id,
-            "response": {"status_code": 200, "request_id": request_id, "body": answer},
-            "error": None,
-        }  # fmt: skip
 
     async def _list_batches(self, request: web.Request) -> web.Response:
         _, scope = self._auth(request)
@@ -395,81 +337,3 @@ class BatchService:
 
 def _json(body: Any) -> web.Response:
     return web.Response(text=dumps(body), content_type="application/json")
-
-
-def _invalid_file(message: str, line: int | None) -> dict[str, Any]:
-    return {"code": "invalid_input_file", "message": message, "param": None, "line": line}
-
-
-def _error_line(
-    custom_id: str, status: int, code: str, message: str, request_id: str | None = None
-) -> dict[str, Any]:
-    rid = request_id or new_request_id()
-    error = {"code": code, "message": message}
-    return {
-        "id": f"batch_req_{uuid.uuid4().hex[:20]}", "custom_id": custom_id,
-        "response": {"status_code": status, "request_id": rid, "body": {"error": error}},
-        "error": error,
-    }  # fmt: skip
-
-
-def _chat(body: Mapping[str, Any]) -> dict[str, Any]:
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise invalid('"messages" must be a non-empty list')
-    model = str(body["model"])
-    reply = plan_reply(model, messages, body, thinking=False)
-    prompt = sum(
-        count_tokens(message_text(m.get("content"))) for m in messages if isinstance(m, Mapping)
-    )
-    completion = count_tokens(reply.content)
-    return {
-        "id": f"chatcmpl-{uuid.uuid4()}", "object": "chat.completion", "created": int(time.time()),
-        "model": model,
-        "choices": [{"index": 0, "finish_reason": reply.finish_reason,
-                     "message": {"role": "assistant", "content": reply.content}}],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                  "total_tokens": prompt + completion},
-    }  # fmt: skip
-
-
-def _embeddings(body: Mapping[str, Any]) -> dict[str, Any]:
-    texts = body.get("input")
-    parameters = {"dimension": body["dimensions"]} if "dimensions" in body else {}
-    native = embed(str(body["model"]), {"input": {"texts": texts}, "parameters": parameters}, "")
-    rows = native["output"]["embeddings"]
-    tokens = native["usage"]["total_tokens"]
-    return {
-        "object": "list", "model": body["model"],
-        "data": [
-            {"object": "embedding", "index": r["text_index"], "embedding": r["embedding"]}
-            for r in rows
-        ],
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }  # fmt: skip
-
-
-def _parse_form(
-    content_type: str, body: bytes
-) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
-    """A minimal ``multipart/form-data`` reader (fields and files), enough for uploads."""
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
-    if not content_type.startswith("multipart/form-data") or match is None:
-        raise invalid("Content-Type must be multipart/form-data")
-    fields: dict[str, str] = {}
-    files: dict[str, tuple[str, bytes]] = {}
-    for part in body.split(b"--" + match.group(1).encode())[1:]:
-        if part.startswith(b"--"):
-            break
-        head, _, data = part.partition(b"\r\n\r\n")
-        data = data[:-2] if data.endswith(b"\r\n") else data
-        text = head.decode("utf-8", "replace")
-        name = re.search(r'name="([^"]*)"', text)
-        filename = re.search(r'filename="([^"]*)"', text)
-        if name is None:
-            continue
-        if filename is not None:
-            files[name.group(1)] = (filename.group(1), data)
-        else:
-            fields[name.group(1)] = data.decode("utf-8", "replace")
-    return fields, files
