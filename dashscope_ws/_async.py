@@ -88,8 +88,9 @@ class AsyncTransport:
         """Send a request and read the whole answer."""
         try:
             async with (await self._session()).request(
-                request.method, request.url, headers=request.headers, json=request.json
-            ) as resp:
+                request.method, request.url, headers=request.headers, json=request.json,
+                data=request.content,
+            ) as resp:  # fmt: skip
                 body = await resp.read()
                 return RawResponse(resp.status, dict(resp.headers), body)
         except _ERRORS as exc:

@@ -100,6 +100,7 @@ class SyncTransport:
                 request.url,
                 headers=request.headers,
                 json=request.json,
+                data=request.content,
                 timeout=self._timeouts,
                 stream=stream,
             )

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+from .cli_batch import add_batch
 from .client import DashScopeClient
 from .demo import connection
 from .errors import DashScopeError
@@ -308,7 +309,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- entry point
 
-COMMANDS: list[Adder] = [_add_demo, _add_chat, _add_doctor, _add_emulator]
+COMMANDS: list[Adder] = [_add_demo, _add_chat, _add_doctor, _add_emulator, add_batch]
 
 
 def build_parser() -> argparse.ArgumentParser:

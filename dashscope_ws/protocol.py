@@ -94,6 +94,7 @@ class HTTPRequest:
     headers: dict[str, str]
     json: dict[str, Any] | None
     stream: bool = False
+    content: bytes | None = None  # a raw body (multipart upload) sent instead of ``json``
 
 
 def generation_path(model: str, endpoint: str | None = None) -> str:

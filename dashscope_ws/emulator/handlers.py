@@ -22,6 +22,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from .app_calls import read_app_call
 from .apps import AppSessions, answer_app, app_answer_body, app_stream, authorize_app
+from .batch import BatchService
 from .behaviour import plan_reply
 from .chat import Shape, chat_body, chat_payloads, input_tokens
 from .gate import authenticate, authorize_model
@@ -102,6 +103,7 @@ class EmulatorService:
         self.quotas = QuotaDesk(config, _request_id)
         self.uploads = UploadStore()
         self.sessions = AppSessions()
+        self.batches = BatchService(config)
 
     def application(self) -> web.Application:
         """A fresh aiohttp application serving the emulated endpoints."""
@@ -124,6 +126,7 @@ class EmulatorService:
         )
         app.router.add_post("/api/v1/indices/pipeline/{pipeline_id}/retrieve", self._retrieve)
         app.router.add_get("/api/v1/indices/pipeline_simple", self._pipeline_lookup)
+        self.batches.routes(app)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         return app
 

@@ -13,6 +13,7 @@ from types import TracebackType
 from aiohttp import web
 from aiohttp.web_request import BaseRequest
 
+from .batch import BatchService
 from .handlers import EmulatorService
 from .identities import MAIN_KEY, SUB_KEY, SUB_WORKSPACE, EmulatorConfig
 from .script import RecordedRequest, ScriptedReply
@@ -210,6 +211,11 @@ class Emulator:
     def pending(self) -> int:
         """How many scripted replies are still queued."""
         return len(self._service.script)
+
+    @property
+    def batches(self) -> BatchService:
+        """The emulated files and batch jobs (set ``.timing`` to change their pace)."""
+        return self._service.batches
 
     def reset(self) -> None:
         """Forget queued scripted replies, the request log, uploads and app conversations."""
