@@ -9,17 +9,25 @@ validated there, before any request is built.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from importlib import metadata
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from .settings import ClientSettings
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_REGION",
     "DEFAULT_TIMEOUT",
@@ -28,6 +36,7 @@ __all__ = [
     "WORKSPACE_REGIONS",
     "ClientConfig",
     "SecretStr",
+    "is_loopback",
     "package_version",
     "validate_workspace",
 ]
@@ -49,6 +58,9 @@ DEFAULT_REGION = "cn-beijing"
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_CONNECTIONS = 1000
+"""Pool size on both transports (the limit the openai and anthropic SDKs use)."""
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 WORKSPACE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 # \Z, not $: "$" would accept a trailing newline.
@@ -120,8 +132,15 @@ def validate_workspace(workspace: str) -> str:
     return workspace
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
+def is_loopback(host: str) -> bool:
+    """True for ``localhost``, ``127.0.0.0/8`` and ``::1`` (never proxied, may use http).
+
+    Example:
+        >>> is_loopback("127.0.0.2"), is_loopback("[::1]"), is_loopback("example.com")
+        (True, True, False)
+    """
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -139,14 +158,37 @@ def _normalise_base_url(url: str) -> str:
     return url
 
 
-def _number(name: str, value: Any, kind: type[float] | type[int]) -> Any:
+def _number(name: str, value: Any, kind: type[float] | type[int], *, positive: bool = False) -> Any:
     try:
         number = kind(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
     if number < 0:
         raise ValueError(f"{name} must not be negative, got {value!r}")
+    if positive and number == 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
     return number
+
+
+def _secret(value: str | SecretStr | None) -> SecretStr:
+    """Wrap the key at once (no plain key in frame locals) and check it can be sent."""
+    secret = value if isinstance(value, SecretStr) else SecretStr(value or "")
+    # Checked through the wrapper: the error messages never echo the key.
+    if not secret.get_secret_value().strip():
+        raise ValueError("no DashScope API key: pass api_key=... or set DASHSCOPE_API_KEY")
+    if not _sendable(secret):
+        raise ValueError(
+            "the API key contains a character that cannot be sent in an HTTP header "
+            "(a line break, a control character or a non-Latin-1 character such as a "
+            "zero-width space pasted with it): copy the key again"
+        )
+    return secret
+
+
+def _sendable(secret: SecretStr) -> bool:
+    return all(" " <= ch <= "\xff" and ch != "\x7f" for ch in secret.get_secret_value())
 
 
 @dataclass(frozen=True)
@@ -171,22 +213,17 @@ class ClientConfig:
     max_retries: int
     allow_insecure_http: bool
     default_headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    total_timeout: float = DEFAULT_CONNECT_TIMEOUT + DEFAULT_TIMEOUT
+    stream_timeout: float | None = None
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    proxy: str | None = None
+    verify: bool | str = True
+    trust_env: bool = True
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     @classmethod
     def resolve(
-        cls,
-        *,
-        api_key: str | SecretStr | None = None,
-        workspace: str | None = None,
-        base_url: str | None = None,
-        region: str | None = None,
-        workspace_in_host: bool | None = None,
-        timeout: float | None = None,
-        connect_timeout: float | None = None,
-        max_retries: int | None = None,
-        allow_insecure_http: bool | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        env: Mapping[str, str] | None = None,
+        cls, *, env: Mapping[str, str] | None = None, **settings: Unpack[ClientSettings]
     ) -> ClientConfig:
         """Resolve every setting once (arguments > environment > defaults) and validate.
 
@@ -194,33 +231,35 @@ class ClientConfig:
         host ``{workspace}.{region}.maas.aliyuncs.com`` and ignores an
         environment base URL; combining it with an explicit ``base_url`` is an
         error. Regions without a shared gateway imply ``workspace_in_host``.
+        Timeouts must be positive and finite; ``total_timeout`` defaults to
+        ``connect_timeout + timeout``.
 
         Raises:
-            ValueError: on a missing key or any invalid setting.
+            ValueError: on a missing key or any invalid setting (never echoing the key).
         """
         env = os.environ if env is None else env
+        unknown = sorted(set(settings) - set(_SETTING_NAMES))
+        if unknown:
+            raise TypeError(f"unknown client settings: {unknown}")
 
-        def pick(value: Any, *names: str) -> Any:
+        def pick(name: str, *names: str) -> Any:
+            value = settings.get(name)
             if value is not None:
                 return value
-            for name in names:
-                if env.get(name):
-                    return env[name]
+            for var in names:
+                if env.get(var):
+                    return env[var]
             return None
 
-        key = pick(api_key, "DASHSCOPE_API_KEY")
-        secret = key if isinstance(key, SecretStr) else SecretStr(key or "")
-        raw_key = secret.get_secret_value()
-        if not raw_key.strip():
-            raise ValueError("no DashScope API key: pass api_key=... or set DASHSCOPE_API_KEY")
-        if any(ch in raw_key for ch in "\r\n\0"):
-            raise ValueError("the API key contains a line break or NUL character")
+        # Wrapped at once: no frame below holds the plain key.
+        secret = _secret(pick("api_key", "DASHSCOPE_API_KEY"))
+        settings.pop("api_key", None)
 
-        ws = pick(workspace, "DASHSCOPE_WORKSPACE", "DASHSCOPE_WORKSPACE_ID")
+        ws = pick("workspace", "DASHSCOPE_WORKSPACE", "DASHSCOPE_WORKSPACE_ID")
         if ws is not None:
             ws = validate_workspace(ws)
 
-        reg = pick(region, "DASHSCOPE_REGION")
+        reg = pick("region", "DASHSCOPE_REGION")
         if reg is not None:
             reg = reg.strip()
             if reg not in WORKSPACE_REGIONS:
@@ -228,10 +267,10 @@ class ClientConfig:
                     f"unknown region {reg!r}; valid regions: {', '.join(WORKSPACE_REGIONS)}"
                 )
 
-        in_host = bool(workspace_in_host)
-        if in_host and base_url is not None:
+        in_host = bool(settings.get("workspace_in_host"))
+        if in_host and settings.get("base_url") is not None:
             raise ValueError("pass either base_url or workspace_in_host=True, not both")
-        url = None if in_host else pick(base_url, "DASHSCOPE_BASE_URL", "DASHSCOPE_HTTP_BASE_URL")
+        url = None if in_host else pick("base_url", "DASHSCOPE_BASE_URL", "DASHSCOPE_HTTP_BASE_URL")
         if url is not None:
             url = _normalise_base_url(url)
         else:
@@ -250,40 +289,59 @@ class ClientConfig:
             else:
                 url = REGIONS[effective_region]
 
-        insecure = bool(allow_insecure_http)
-        parts = urlsplit(url)
-        if parts.scheme == "http" and not insecure and not _is_loopback(parts.hostname or ""):
-            raise ValueError(
-                f"refusing to send the API key over plain http to {parts.hostname!r}: use "
-                "https, or pass allow_insecure_http=True"
-            )
+        insecure = bool(settings.get("allow_insecure_http"))
+        proxy = settings.get("proxy")
+        _check_plain_http(url, proxy, insecure=insecure)
 
-        headers = dict(default_headers or {})
+        headers = dict(settings.get("default_headers") or {})
         for name, value in headers.items():
             if name.lower() in _RESERVED_HEADERS:
                 raise ValueError(f"default_headers may not set {name!r}: the client owns it")
             if any(ch in f"{name}{value}" for ch in "\r\n\0"):
                 raise ValueError(f"default header {name!r} contains a line break")
 
+        timeout = _seconds("timeout", pick("timeout", "DASHSCOPE_TIMEOUT"), DEFAULT_TIMEOUT)
+        connect = _seconds(
+            "connect_timeout", settings.get("connect_timeout"), DEFAULT_CONNECT_TIMEOUT
+        )
+        stream_timeout = settings.get("stream_timeout")
+        verify = settings.get("verify")
         return cls(
             api_key=secret,
             workspace=ws,
             base_url=url,
             region=reg,
             workspace_in_host=in_host,
-            timeout=_number(
-                "timeout", _default(pick(timeout, "DASHSCOPE_TIMEOUT"), DEFAULT_TIMEOUT), float
-            ),
-            connect_timeout=_number(
-                "connect_timeout", _default(connect_timeout, DEFAULT_CONNECT_TIMEOUT), float
-            ),
+            timeout=timeout,
+            connect_timeout=connect,
             max_retries=_number(
                 "max_retries",
-                _default(pick(max_retries, "DASHSCOPE_MAX_RETRIES"), DEFAULT_MAX_RETRIES),
+                _default(pick("max_retries", "DASHSCOPE_MAX_RETRIES"), DEFAULT_MAX_RETRIES),
                 int,
             ),
             allow_insecure_http=insecure,
             default_headers=MappingProxyType(headers),
+            total_timeout=_seconds(
+                "total_timeout", settings.get("total_timeout"), connect + timeout
+            ),
+            stream_timeout=None
+            if stream_timeout is None
+            else _seconds("stream_timeout", stream_timeout, 0.0),
+            max_response_bytes=_number(
+                "max_response_bytes",
+                _default(settings.get("max_response_bytes"), DEFAULT_MAX_RESPONSE_BYTES),
+                int,
+                positive=True,
+            ),
+            proxy=proxy or None,
+            verify=True if verify is None else verify,
+            trust_env=_default(settings.get("trust_env"), True),
+            max_connections=_number(
+                "max_connections",
+                _default(settings.get("max_connections"), DEFAULT_MAX_CONNECTIONS),
+                int,
+                positive=True,
+            ),
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -313,10 +371,13 @@ class ClientConfig:
         return f"{root}/{path.lstrip('/')}"
 
     def headers(self, *, workspace: str | None = None, stream: bool = False) -> dict[str, str]:
-        """Request headers; a per-call ``workspace`` overrides the configured one."""
+        """Request headers; a per-call ``workspace`` overrides the configured one.
+
+        Never ``Authorization``: the key travels as ``HTTPRequest.api_key`` and the
+        transport writes the header when it sends (see :mod:`dashscope_ws.http`).
+        """
         headers = dict(self.default_headers)
         headers.setdefault("User-Agent", USER_AGENT)
-        headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
         headers["Content-Type"] = "application/json"
         ws = self._workspace(workspace)
         if ws is not None:
@@ -330,8 +391,34 @@ class ClientConfig:
         return headers
 
 
+def _seconds(name: str, value: Any, default: float) -> float:
+    """A timeout: positive and finite (0, negative, NaN and inf are refused)."""
+    return float(_number(name, _default(value, default), float, positive=True))
+
+
+def _check_plain_http(url: str, proxy: str | None, *, insecure: bool) -> None:
+    """Refuse to send the key in clear text to a host that is not loopback (proxy included)."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or insecure:
+        return
+    if not is_loopback(parts.hostname or ""):
+        raise ValueError(
+            f"refusing to send the API key over plain http to {parts.hostname!r}: use "
+            "https, or pass allow_insecure_http=True"
+        )
+    proxy_host = urlsplit(proxy).hostname if proxy else None
+    if proxy_host is not None and not is_loopback(proxy_host):
+        raise ValueError(
+            f"refusing to send the API key over plain http through the proxy {proxy_host!r}: "
+            "use https, or pass allow_insecure_http=True"
+        )
+
+
 def _default(value: Any, default: Any) -> Any:
     return default if value is None else value
+
+
+_SETTING_NAMES = frozenset(ClientSettings.__annotations__)
 
 
 def _rebuild_config(state: dict[str, Any]) -> ClientConfig:

@@ -18,9 +18,11 @@ __all__ = [
     "ContentFilterError",
     "DashScopeError",
     "InternalServerError",
+    "InvalidRequestError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "StreamProtocolError",
     "error_from_response",
 ]
@@ -300,3 +302,23 @@ def error_from_response(
     """Build (not raise) the typed exception for a DashScope error."""
     cls = error_class(status_code, code)
     return cls(status_code, code, message, request_id, retry_after=retry_after, body=body)
+
+
+class InvalidRequestError(DashScopeError, ValueError):
+    """The request cannot be sent as built (e.g. NaN, a set or bytes in the JSON body).
+
+    Raised before anything is sent, never retried.
+
+    Example:
+        >>> issubclass(InvalidRequestError, ValueError)
+        True
+    """
+
+
+class ResponseTooLargeError(DashScopeError):
+    """A non-streamed answer exceeded ``max_response_bytes``; the rest was not read.
+
+    Example:
+        >>> str(ResponseTooLargeError("answer larger than 10 bytes"))
+        'answer larger than 10 bytes'
+    """

@@ -17,19 +17,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import APIStatusError, error_from_response
+from .http import HTTPRequest
 from .types import ChatResult, ToolCall, Usage
 
 if TYPE_CHECKING:
     from .config import ClientConfig
 
 __all__ = [
-    "CHAT_PARAMETERS",
     "MULTIMODAL_GENERATION_PATH",
     "TEXT_GENERATION_PATH",
     "HTTPRequest",
@@ -51,17 +50,6 @@ __all__ = [
 TEXT_GENERATION_PATH = "services/aigc/text-generation/generation"
 MULTIMODAL_GENERATION_PATH = "services/aigc/multimodal-generation/generation"
 
-CHAT_PARAMETERS: frozenset[str] = frozenset(
-    {
-        "result_format", "incremental_output", "temperature", "top_p", "top_k", "max_tokens",
-        "max_input_tokens", "seed", "stop", "repetition_penalty", "presence_penalty",
-        "enable_search", "search_options", "tools", "tool_choice", "parallel_tool_calls",
-        "response_format", "enable_thinking", "thinking_budget", "enable_code_interpreter",
-        "logprobs", "top_logprobs", "n", "vl_high_resolution_images",
-        "vl_enable_image_hw_output", "output_format",
-    }
-)  # fmt: skip
-
 _MULTIMODAL_PREFIXES = (
     "qwen-vl", "qwen3-vl", "qwen2.5-vl", "qvq", "qwen-audio", "qwen2-audio",
     "qwen-omni", "qwen3-omni", "qwen3.5", "qwen-vl-ocr",
@@ -70,22 +58,6 @@ _ROLES = frozenset({"system", "user", "assistant", "tool", "function"})
 # Qwen3 open-source checkpoints: qwen3-32b, qwen3-235b-a22b, qwen3-30b-a3b-instruct-2507 ...
 _QWEN3_OPEN = re.compile(r"^qwen3-\d+(?:\.\d+)?b(?:-a\d+(?:\.\d+)?b)?(?:-|$)")
 _ERROR_TEXT_LIMIT = 1000
-
-
-@dataclass(frozen=True)
-class HTTPRequest:
-    """A fully built HTTP request, ready for any transport.
-
-    Example:
-        >>> HTTPRequest("POST", "https://h/api/v1/x", {}, {"model": "m"}).method
-        'POST'
-    """
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    json: dict[str, Any] | None
-    stream: bool = False
 
 
 def generation_path(model: str) -> str:
@@ -140,7 +112,6 @@ def build_chat_request(
         url=config.url(path, workspace=workspace),
         headers=config.headers(workspace=workspace, stream=stream),
         json=body,
-        stream=stream,
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 import pickle
 import subprocess
@@ -13,7 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from dashscope_ws import DashScopeClient, adapters
+from dashscope_ws import adapters
 from dashscope_ws.adapters import (
     CLIENT_SETTINGS,
     ClientHolder,
@@ -29,6 +28,7 @@ from dashscope_ws.adapters import (
 )
 from dashscope_ws.config import ClientConfig
 from dashscope_ws.protocol import build_chat_request
+from dashscope_ws.settings import ClientSettings
 
 KEY = "sk-holder-secret"
 
@@ -193,7 +193,7 @@ def test_client_settings_reads_every_connection_setting() -> None:
     assert settings.pop("api_key") == KEY
     assert settings == {name: f"value-{i}" for i, name in enumerate(CLIENT_SETTINGS)}
     # Every setting is a DashScopeClient keyword.
-    assert set(CLIENT_SETTINGS) <= set(inspect.signature(DashScopeClient).parameters)
+    assert set(CLIENT_SETTINGS) <= set(ClientSettings.__annotations__)
 
 
 # --------------------------------------------------------------------------- tool_choice
