@@ -94,7 +94,7 @@ class AiohttpTransport:
     def _ssl(self) -> ssl.SSLContext | bool:
         if isinstance(self._verify, str):
             return ssl.create_default_context(cafile=self._verify)
-        return True if self._verify else False
+        return bool(self._verify)
 
     def _request(self, session: aiohttp.ClientSession, request: HTTPRequest, **options: Any) -> Any:
         proxy = select_proxy(request.url, proxy=self._proxy, trust_env=self._trust_env)

@@ -161,7 +161,7 @@ def environment_proxy(url: str) -> str | None:
     if not proxies:
         return None
     # proxy_bypass_environment reads no_proxy/NO_PROXY (both spellings, like requests).
-    if urllib.request.proxy_bypass_environment(host, proxies):
+    if urllib.request.proxy_bypass_environment(host, proxies):  # type: ignore[attr-defined]
         return None
     return proxies.get(parts.scheme) or proxies.get("all")
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (one declaration per line: the tables below are meant to be read across)
 """The one declaration of the client's connection settings and the generation parameters.
 
 Everything that takes these settings is derived from the tuples below:

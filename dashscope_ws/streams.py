@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -40,15 +40,14 @@ if TYPE_CHECKING:
 __all__ = ["AsyncChatStream", "AsyncStream", "ChatStream", "Decoder", "Stream"]
 
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 
 
-class Decoder(Protocol[T_co]):
+class Decoder(Protocol[T]):
     """Turns body bytes into items; ``close()`` raises if the body ended too early."""
 
-    def feed(self, data: bytes) -> list[T_co]: ...
+    def feed(self, data: bytes) -> list[T]: ...
 
-    def close(self) -> list[T_co]: ...
+    def close(self) -> list[T]: ...
 
 
 class _Driver(Generic[T]):
@@ -132,7 +131,7 @@ class Stream(_Base[T]):
         self._transport = transport
         self._iterator = self._run()
 
-    def _run(self) -> Iterator[T]:
+    def _run(self) -> Generator[T, None, None]:
         driver = self._driver
         while True:
             decoder = driver.start()
@@ -178,7 +177,7 @@ class AsyncStream(_Base[T]):
         self._transport = transport
         self._iterator = self._run()
 
-    async def _run(self) -> AsyncIterator[T]:
+    async def _run(self) -> AsyncGenerator[T, None]:
         driver = self._driver
         while True:
             decoder = driver.start()
