@@ -24,14 +24,16 @@ import ast
 import json
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dashscope_ws._closeable import Closeable
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.protocol import MULTIMODAL_GENERATION_PATH, generation_path
+from dashscope_ws.settings import CONNECTION_SETTINGS, Parameter
 
 __all__ = [
+    "CLIENT_OBJECTS",
     "CLIENT_SETTINGS",
     "MEDIA_KINDS",
     "ClientHolder",
@@ -42,7 +44,9 @@ __all__ = [
     "is_multimodal",
     "json_schema_response_format",
     "media_part",
+    "object_fields",
     "parse_tool_arguments",
+    "pydantic_fields",
     "text_part",
     "wire_tool_choice",
 ]
@@ -50,11 +54,34 @@ __all__ = [
 # --------------------------------------------------------------------------- the client
 
 
-# The connection settings both adapters expose as fields, with the core's names.
-CLIENT_SETTINGS = (
-    "workspace", "base_url", "region", "workspace_in_host", "timeout", "connect_timeout",
-    "max_retries", "allow_insecure_http",
-)  # fmt: skip
+# The connection settings both adapters expose as fields, with the core's names: derived
+# from the one declaration (dashscope_ws.settings), plus the objects a client is given.
+CLIENT_SETTINGS = tuple(setting.name for setting in CONNECTION_SETTINGS)
+CLIENT_OBJECTS = ("transport", "async_transport", "usage_tracker")
+
+
+def pydantic_fields(
+    parameters: Sequence[Parameter], field: Callable[..., Any]
+) -> dict[str, tuple[Any, Any]]:
+    """``pydantic.create_model`` definitions for declared parameters (both adapters use it).
+
+    Each becomes ``<type> | None = None`` with the declaration's doc and bounds, so the two
+    frameworks validate identically. ``field`` is the framework's ``Field``.
+
+    Example:
+        >>> from pydantic import Field
+        >>> pydantic_fields(GENERATION_PARAMETERS, Field)["top_p"][1].metadata
+        [Gt(gt=0), Le(le=1)]
+    """
+    return {
+        p.name: (p.type | None, field(default=None, description=p.doc, **p.bounds()))
+        for p in parameters
+    }
+
+
+def object_fields(field: Callable[..., Any]) -> dict[str, tuple[Any, Any]]:
+    """Fields for the objects a client is given (transports, usage sink): never serialised."""
+    return {name: (Any, field(default=None, exclude=True)) for name in CLIENT_OBJECTS}
 
 
 def client_settings(source: object, *, api_key: object) -> dict[str, Any]:
@@ -69,7 +96,8 @@ def client_settings(source: object, *, api_key: object) -> dict[str, Any]:
         >>> client_settings(SimpleNamespace(**fields), api_key=None)["workspace"]
         'ws-1'
     """
-    return {"api_key": api_key, **{name: getattr(source, name) for name in CLIENT_SETTINGS}}
+    names = (*CLIENT_SETTINGS, *CLIENT_OBJECTS)
+    return {"api_key": api_key, **{name: getattr(source, name, None) for name in names}}
 
 
 class ClientHolder:

@@ -15,14 +15,27 @@ appears in ``repr``, ``model_dump()``, ``to_dict()`` or ``to_json()``.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr, field_validator
+from llama_index.core.bridge.pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    create_model,
+    field_validator,
+)
 from typing_extensions import Self
 
-from dashscope_ws.adapters import ClientHolder, ClientLifecycle, client_settings
+from dashscope_ws.adapters import (
+    ClientHolder,
+    ClientLifecycle,
+    client_settings,
+    object_fields,
+    pydantic_fields,
+)
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.config import SecretStr, validate_workspace
+from dashscope_ws.settings import CONNECTION_SETTINGS
 
 __all__ = ["DashScopeClientSettings", "secret_value"]
 
@@ -38,7 +51,24 @@ def secret_value(api_key: str | _HasSecret | None) -> str | None:
     return api_key.get_secret_value()
 
 
-class DashScopeClientSettings(ClientLifecycle, BaseModel):
+if TYPE_CHECKING:
+
+    class _ConnectionFields(BaseModel):
+        """Type checkers see the generated fields as ``Any``."""
+
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    # Derived from the one declaration (dashscope_ws.settings.CONNECTION_SETTINGS).
+    _ConnectionFields = create_model(
+        "_ConnectionFields",
+        __base__=BaseModel,
+        **pydantic_fields(CONNECTION_SETTINGS, Field),
+        **object_fields(Field),
+    )
+
+
+class DashScopeClientSettings(ClientLifecycle, _ConnectionFields):
     """Mixin: connection settings, a lazily created per-instance core client, its lifecycle.
 
     Subclasses pop ``api_key`` in their ``__init__``, call ``super().__init__``
@@ -60,34 +90,8 @@ class DashScopeClientSettings(ClientLifecycle, BaseModel):
         (False, 'ws-1')
     """
 
-    workspace: str | None = Field(
-        default=None,
-        description="Workspace id sent as X-DashScope-WorkSpace (env DASHSCOPE_WORKSPACE).",
-    )
-    base_url: str | None = Field(
-        default=None,
-        description="API root ending in /api/v1 (env DASHSCOPE_BASE_URL); wins over region.",
-    )
-    region: str | None = Field(
-        default=None, description="Region name, e.g. 'cn-beijing' (env DASHSCOPE_REGION)."
-    )
-    workspace_in_host: bool | None = Field(
-        default=None, description="Address the workspace by host name, not only the header."
-    )
-    timeout: float | None = Field(
-        default=None, description="Read timeout in seconds (for streams, the max gap).", gt=0
-    )
-    connect_timeout: float | None = Field(
-        default=None, description="Connection timeout in seconds (core default 10).", gt=0
-    )
-    max_retries: int | None = Field(
-        default=None,
-        description="Retries on 429, 5xx, connection errors (env DASHSCOPE_MAX_RETRIES, else 2).",
-        ge=0,
-    )
-    allow_insecure_http: bool | None = Field(
-        default=None, description="Allow sending the key over http:// to a non-loopback host."
-    )
+    # The connection settings (workspace, base_url, timeout, proxy, ...) and the client's
+    # objects (transport, async_transport, usage_tracker) come from _ConnectionFields.
 
     _api_key: SecretStr | None = PrivateAttr(default=None)
     _client_holder: ClientHolder = PrivateAttr(default_factory=ClientHolder)

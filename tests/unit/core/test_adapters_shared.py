@@ -14,6 +14,7 @@ import pytest
 
 from dashscope_ws import adapters
 from dashscope_ws.adapters import (
+    CLIENT_OBJECTS,
     CLIENT_SETTINGS,
     ClientHolder,
     ClientLifecycle,
@@ -191,6 +192,7 @@ def test_client_settings_reads_every_connection_setting() -> None:
         setattr(source, name, f"value-{position}")
     settings = client_settings(source, api_key=KEY)
     assert settings.pop("api_key") == KEY
+    assert {name: settings.pop(name) for name in CLIENT_OBJECTS} == dict.fromkeys(CLIENT_OBJECTS)
     assert settings == {name: f"value-{i}" for i, name in enumerate(CLIENT_SETTINGS)}
     # Every setting is a DashScopeClient keyword.
     assert set(CLIENT_SETTINGS) <= set(ClientSettings.__annotations__)
