@@ -140,7 +140,8 @@ class AiohttpTransport:
                         )
                 return RawResponse(resp.status, dict(resp.headers), bytes(body))
         except _ERRORS as exc:
-            raise map_aiohttp_error(exc) from None
+            error = map_aiohttp_error(exc)
+        raise error  # outside the except block: no __context__ holding the request
 
     @contextlib.asynccontextmanager
     async def stream(self, request: HTTPRequest) -> AsyncIterator[AsyncIterator[bytes]]:
@@ -151,12 +152,17 @@ class AiohttpTransport:
             APIConnectionError: connecting or reading failed, including a connection cut
                 mid-stream (never a silent end).
         """
+        error: DashScopeError | None
         try:
             session = await self._session()
             # Headers must arrive within total_timeout; then the gap timeout applies.
             resp = await _within(self._total, self._request(session, request))
         except _ERRORS as exc:
-            raise map_aiohttp_error(exc) from None
+            error = map_aiohttp_error(exc)
+        else:
+            error = None
+        if error is not None:
+            raise error
         try:
             if resp.status != 200:
                 body = b"".join([chunk async for chunk in _read_chunks(resp)])
@@ -297,7 +303,10 @@ async def _read_chunks(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         async for chunk in resp.content.iter_chunked(READ_SIZE):
             yield chunk
     except _ERRORS as exc:
-        raise map_aiohttp_error(exc, mid_stream=True) from None
+        error = map_aiohttp_error(exc, mid_stream=True)
+    else:
+        return
+    raise error
 
 
 def map_aiohttp_error(exc: BaseException, *, mid_stream: bool = False) -> DashScopeError:

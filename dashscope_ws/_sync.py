@@ -195,9 +195,11 @@ class RequestsTransport:
                 proxies={"http": proxy, "https": proxy} if proxy else None,
             )
         except _ERRORS as exc:
-            raise watchdog.error(exc) from None
+            # Raised outside the except block: no __context__ holding the prepared request.
+            error = watchdog.error(exc)
         finally:
             _attempt.connections = None
+        raise error
 
     def send(self, request: HTTPRequest) -> RawResponse:
         """Send a request and read the whole answer (at most ``max_response_bytes``)."""
@@ -249,11 +251,16 @@ class RequestsTransport:
 def _read_chunks(
     resp: requests.Response, watchdog: _Watchdog, *, mid_stream: bool = False
 ) -> Iterator[bytes]:
+    error: DashScopeError | None
     try:
         while chunk := resp.raw.read1(READ_SIZE, decode_content=True):
             yield chunk
     except _ERRORS as exc:
-        raise watchdog.error(exc, mid_stream=mid_stream) from None
+        error = watchdog.error(exc, mid_stream=mid_stream)
+    else:
+        error = None
+    if error is not None:
+        raise error  # outside the except block: no credential-holding __context__
     if watchdog.fired and not mid_stream:
         raise APITimeoutError("the server did not answer within total_timeout")
 
