@@ -119,6 +119,10 @@ class HTTPRequest:
         """The body bytes, encoded once (raises :class:`InvalidRequestError`)."""
         return None if self.json is None else encode_json(self.json)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Never the key: a request sent elsewhere gets the receiving client's key.
+        return (HTTPRequest, (self.method, self.url, dict(self.headers), self.json))
+
     def wire_headers(self, *, reveal: bool = True) -> dict[str, str]:
         """The headers to send: ``headers`` plus ``Authorization`` (masked in ``repr``).
 
