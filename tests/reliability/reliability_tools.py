@@ -9,7 +9,7 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from dashscope_ws import DashScopeClient
@@ -34,7 +34,7 @@ def leaks(value: Any, secret: str, *, depth: int = 5, seen: set[int] | None = No
     seen.add(id(value))
     try:
         text = repr(value)
-    except Exception:  # noqa: BLE001 - a failing repr shows nothing
+    except Exception:
         text = ""
     found = [text[:200]] if secret in text else []
     for child in _children(value):
@@ -71,7 +71,7 @@ def raised(mode: str, client: DashScopeClient, method: str, **kwargs: Any) -> Ba
             result = getattr(client, method)(messages, **kwargs)
             if method == "stream_chat":
                 list(result)
-        except Exception as error:  # noqa: BLE001 - returned for inspection
+        except Exception as error:
             return error
         raise AssertionError("nothing was raised")
 
@@ -83,7 +83,7 @@ def raised(mode: str, client: DashScopeClient, method: str, **kwargs: Any) -> Ba
                     pass
             else:
                 await result
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             return error
         finally:
             await client.aclose()
@@ -108,11 +108,9 @@ def raw_server(serve: Callable[[socket.socket], None]) -> Iterator[int]:
     stop = threading.Event()
 
     def handle(connection: socket.socket) -> None:
-        with connection:
-            try:
-                serve(connection)
-            except OSError:
-                pass  # the client hung up: what these servers are for
+        # OSError: the client hung up, which is what these servers are for.
+        with connection, suppress(OSError):
+            serve(connection)
 
     def accept() -> None:
         while not stop.is_set():
@@ -142,7 +140,11 @@ def read_request(connection: socket.socket) -> bytes:
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     length = next(
-        (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")),
+        (
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        ),
         0,
     )
     while len(body) < length:

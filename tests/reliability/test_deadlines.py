@@ -22,9 +22,7 @@ MODES = pytest.mark.parametrize("mode", ["sync", "async"])
 DEADLINE = 1.0
 REPLY = {
     "output": {
-        "choices": [
-            {"message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}
-        ]
+        "choices": [{"message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]
     },
     "request_id": "r-1",
 }

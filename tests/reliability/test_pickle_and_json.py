@@ -35,7 +35,8 @@ def test_a_pickle_holds_the_settings_and_the_key_but_no_pool() -> None:
     client = DashScopeClient(api_key=MAIN_KEY, base_url="http://127.0.0.1:9")
     data = pickle.dumps(client)
     assert MAIN_KEY.encode() in data  # documented: like the adapters, the key travels
-    assert b"Session" not in data and b"aiohttp" not in data
+    assert b"Session" not in data
+    assert b"aiohttp" not in data
 
 
 @pytest.mark.parametrize(
@@ -60,12 +61,15 @@ def test_input_that_cannot_be_json_is_refused_before_sending(
         transport=MockTransport(sent.append),
         async_transport=AsyncMockTransport(sent.append),
     )
-    with pytest.raises(InvalidRequestError) as info:
+
+    def call() -> object:
         if mode == "sync":
-            client.chat(USER, model="qwen-plus", **parameters)
-        elif mode == "stream":
-            list(client.stream_chat(USER, model="qwen-plus", **parameters))
-        else:
-            asyncio.run(client.achat(USER, model="qwen-plus", **parameters))
+            return client.chat(USER, model="qwen-plus", **parameters)
+        if mode == "stream":
+            return list(client.stream_chat(USER, model="qwen-plus", **parameters))
+        return asyncio.run(client.achat(USER, model="qwen-plus", **parameters))
+
+    with pytest.raises(InvalidRequestError) as info:
+        call()
     assert isinstance(info.value, ValueError)
     assert sent == []  # nothing sent, nothing retried

@@ -121,7 +121,9 @@ def test_loopback_never_goes_through_an_environment_proxy(
 
 def test_plain_http_through_a_remote_proxy_is_refused() -> None:
     with pytest.raises(ValueError, match="proxy"):
-        DashScopeClient(api_key="sk-test", base_url="http://127.0.0.1:9", proxy="http://10.1.2.3:3128")
+        DashScopeClient(
+            api_key="sk-test", base_url="http://127.0.0.1:9", proxy="http://10.1.2.3:3128"
+        )
     client = DashScopeClient(
         api_key="sk-test",
         base_url="http://127.0.0.1:9",

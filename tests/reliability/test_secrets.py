@@ -37,9 +37,7 @@ SCRIPTS: dict[str, tuple[ScriptedReply | None, str, dict[str, Any]]] = {
 
 @MODES
 @pytest.mark.parametrize("case", sorted(SCRIPTS))
-def test_no_key_in_emulated_error_paths(
-    mode: str, case: str, dashscope_emulator: Emulator
-) -> None:
+def test_no_key_in_emulated_error_paths(mode: str, case: str, dashscope_emulator: Emulator) -> None:
     script, method, settings = SCRIPTS[case]
     if script is not None:
         dashscope_emulator.enqueue(script)
@@ -97,7 +95,7 @@ def test_no_key_when_the_server_hangs_up_before_answering(mode: str) -> None:
 
 def test_key_that_cannot_be_sent_is_refused_without_echo() -> None:
     key = "sk-abc\u200bdef"
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="cannot be sent") as info:
         DashScopeClient(api_key=key, base_url="http://127.0.0.1:9")
     assert "sk-abc" not in str(info.value)
     assert exception_leaks(info.value, "sk-abc") == []

@@ -103,7 +103,8 @@ def test_chat_stream_object() -> None:
     client = DashScopeClient(api_key="sk-test", transport=transport, usage_tracker=sink)
     stream = client.stream_chat(USER, model="qwen-plus")
     assert isinstance(stream, ChatStream)
-    assert stream.request_id is None and transport.requests == []  # sent on first iteration
+    assert stream.request_id is None
+    assert transport.requests == []  # sent on first iteration
     with stream:
         first = next(stream)
         assert (first.text, stream.request_id) == ("Hel", "req-1")
@@ -123,7 +124,9 @@ def test_closing_a_stream_releases_it_early(dashscope_emulator: Emulator) -> Non
 
 
 async def test_async_chat_stream_object() -> None:
-    transport = AsyncMockTransport(lambda request: MockResponse.sse([reply("a", "null"), reply("b")]))
+    transport = AsyncMockTransport(
+        lambda request: MockResponse.sse([reply("a", "null"), reply("b")])
+    )
     client = DashScopeClient(api_key="sk-test", async_transport=transport)
     stream = client.astream_chat(USER, model="qwen-plus")
     assert isinstance(stream, AsyncChatStream)
@@ -198,15 +201,17 @@ def test_retries_go_through_a_custom_transport() -> None:
 
 
 def test_sync_use_never_imports_aiohttp(dashscope_emulator: Emulator) -> None:
+    url = dashscope_emulator.base_url
     code = (
         "import sys, dashscope_ws\n"
-        f"c = dashscope_ws.DashScopeClient(api_key={MAIN_KEY!r}, base_url={dashscope_emulator.base_url!r})\n"
+        f"c = dashscope_ws.DashScopeClient(api_key={MAIN_KEY!r}, base_url={url!r})\n"
         "c.chat([{'role': 'user', 'content': 'hi'}], model='qwen-plus')\n"
         "list(c.stream_chat([{'role': 'user', 'content': 'hi'}], model='qwen-plus'))\n"
         "c.close()\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aiohttp', 'langchain_core', 'llama_index')))\n"
+        "roots = ('aiohttp', 'langchain_core', 'llama_index')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in roots))\n"
     )
-    out = subprocess.run(
+    out = subprocess.run(  # noqa: S603  (our own interpreter and script)
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]"
