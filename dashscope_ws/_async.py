@@ -35,9 +35,9 @@ from typing import Any
 
 import aiohttp
 
-from .config import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES, ClientConfig
-from .errors import APIConnectionError, APITimeoutError, DashScopeError, ResponseTooLargeError
-from .http import READ_SIZE, HTTPRequest, RawResponse, select_proxy, transport_options
+from .config import ClientConfig
+from .errors import APIConnectionError, APITimeoutError, DashScopeError
+from .http import READ_SIZE, BoundedBody, HTTPRequest, RawResponse, TransportOptions, select_proxy
 from .protocol import parse_error
 
 __all__ = ["AiohttpTransport", "map_aiohttp_error"]
@@ -48,38 +48,24 @@ _ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 class AiohttpTransport:
     """Non-blocking HTTP for one client (an :class:`~dashscope_ws.transports.AsyncTransport`).
 
-    Takes the same options as :class:`~dashscope_ws._sync.RequestsTransport`, with the
-    same meaning (proxies are chosen by the same :func:`~dashscope_ws.http.select_proxy`).
+    Takes the same :class:`TransportOptions` as the sync transport, with the same meaning
+    (proxies are chosen by the same :func:`~dashscope_ws.http.select_proxy`).
 
     Example:
-        >>> transport = AiohttpTransport(timeout=30.0, connect_timeout=5.0)
+        >>> transport = AiohttpTransport(TransportOptions(timeout=30.0, connect_timeout=5.0))
         >>> transport.close()  # nothing was opened, nothing to do
     """
 
-    def __init__(
-        self,
-        *,
-        timeout: float,
-        connect_timeout: float,
-        total_timeout: float | None = None,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        proxy: str | None = None,
-        verify: bool | str = True,
-        trust_env: bool = True,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
-    ) -> None:
+    def __init__(self, options: TransportOptions) -> None:
+        self.options = options
         # total=None: a long stream is fine as long as bytes keep coming (sock_read).
         self._timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=connect_timeout, sock_read=timeout
+            total=None, sock_connect=options.connect_timeout, sock_read=options.timeout
         )
-        self._total = total_timeout if total_timeout is not None else connect_timeout + timeout
         # A whole non-streamed answer must arrive within total_timeout.
         self._send_timeout = aiohttp.ClientTimeout(
-            total=self._total, sock_connect=connect_timeout, sock_read=timeout
+            total=options.deadline, sock_connect=options.connect_timeout, sock_read=options.timeout
         )
-        self._max_bytes = max_response_bytes
-        self._proxy, self._verify, self._trust_env = proxy, verify, trust_env
-        self._max_connections = max_connections
         self._sessions: dict[asyncio.AbstractEventLoop, _Owned] = {}
         self._lock = threading.Lock()
         self._closing: set[asyncio.Task[Any]] = set()
@@ -89,15 +75,16 @@ class AiohttpTransport:
     @classmethod
     def from_config(cls, config: ClientConfig) -> AiohttpTransport:
         """The transport for a client's resolved settings."""
-        return cls(**transport_options(config))
+        return cls(TransportOptions.from_config(config))
 
     def _ssl(self) -> ssl.SSLContext | bool:
-        if isinstance(self._verify, str):
-            return ssl.create_default_context(cafile=self._verify)
-        return bool(self._verify)
+        verify = self.options.verify
+        return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
 
     def _request(self, session: aiohttp.ClientSession, request: HTTPRequest, **options: Any) -> Any:
-        proxy = select_proxy(request.url, proxy=self._proxy, trust_env=self._trust_env)
+        proxy = select_proxy(
+            request.url, proxy=self.options.proxy, trust_env=self.options.trust_env
+        )
         return session.request(
             request.method,
             request.url,
@@ -116,7 +103,9 @@ class AiohttpTransport:
             _detach_dead(self._sessions)
             owned = self._sessions[loop] = _Owned(
                 aiohttp.ClientSession(
-                    connector=aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl()),
+                    connector=aiohttp.TCPConnector(
+                        limit=self.options.max_connections, ssl=self._ssl()
+                    ),
                     timeout=self._timeout,
                     # Proxies are chosen per request by select_proxy (as the sync transport).
                     trust_env=False,
@@ -131,14 +120,10 @@ class AiohttpTransport:
         try:
             session = await self._session()
             async with self._request(session, request, timeout=self._send_timeout) as resp:
-                body = bytearray()
+                body = BoundedBody(self.options.max_response_bytes)
                 async for chunk in resp.content.iter_chunked(READ_SIZE):
-                    body += chunk
-                    if len(body) > self._max_bytes:
-                        raise ResponseTooLargeError(
-                            f"the answer is larger than max_response_bytes={self._max_bytes}"
-                        )
-                return RawResponse(resp.status, dict(resp.headers), bytes(body))
+                    body.add(chunk)
+                return RawResponse(resp.status, dict(resp.headers), body.value())
         except _ERRORS as exc:
             error = map_aiohttp_error(exc)
         raise error  # outside the except block: no __context__ holding the request
@@ -156,7 +141,7 @@ class AiohttpTransport:
         try:
             session = await self._session()
             # Headers must arrive within total_timeout; then the gap timeout applies.
-            resp = await _within(self._total, self._request(session, request))
+            resp = await _within(self.options.deadline, self._request(session, request))
         except _ERRORS as exc:
             error = map_aiohttp_error(exc)
         else:

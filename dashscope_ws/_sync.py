@@ -34,9 +34,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from .config import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES, ClientConfig
-from .errors import APIConnectionError, APITimeoutError, DashScopeError, ResponseTooLargeError
-from .http import READ_SIZE, HTTPRequest, RawResponse, select_proxy, transport_options
+from .config import ClientConfig
+from .errors import APIConnectionError, APITimeoutError, DashScopeError
+from .http import READ_SIZE, BoundedBody, HTTPRequest, RawResponse, TransportOptions, select_proxy
 from .protocol import parse_error
 
 __all__ = ["RequestsTransport", "map_requests_error"]
@@ -123,44 +123,23 @@ class RequestsTransport:
     """Blocking HTTP for one client (a :class:`~dashscope_ws.transports.Transport`).
 
     Args:
-        timeout: read timeout in seconds (for streams: the longest gap between reads).
-        connect_timeout: TCP/TLS connect timeout in seconds.
-        total_timeout: deadline per attempt until the whole answer (or a stream's headers).
-        max_response_bytes: largest non-streamed answer read.
-        proxy: proxy URL; ``None`` uses the environment's when ``trust_env``.
-        verify: verify TLS (``True``), not (``False``), or a CA bundle path.
-        trust_env: honour ``HTTP(S)_PROXY``/``NO_PROXY`` (loopback is never proxied).
-        max_connections: keep-alive connections per host.
+        options: timeouts, size limit, proxy, TLS and pool size (see :class:`TransportOptions`).
 
     Example:
-        >>> transport = RequestsTransport(timeout=30.0, connect_timeout=5.0)
+        >>> transport = RequestsTransport(TransportOptions(timeout=30.0, connect_timeout=5.0))
         >>> transport.close()  # nothing was opened, nothing to do
     """
 
-    def __init__(
-        self,
-        *,
-        timeout: float,
-        connect_timeout: float,
-        total_timeout: float | None = None,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        proxy: str | None = None,
-        verify: bool | str = True,
-        trust_env: bool = True,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
-    ) -> None:
-        self._timeouts = (connect_timeout, timeout)
-        self._total = total_timeout if total_timeout is not None else connect_timeout + timeout
-        self._max_bytes = max_response_bytes
-        self._proxy, self._verify, self._trust_env = proxy, verify, trust_env
-        self._max_connections = max_connections
+    def __init__(self, options: TransportOptions) -> None:
+        self.options = options
+        self._timeouts = (options.connect_timeout, options.timeout)
         self._session: requests.Session | None = None
         self._lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config: ClientConfig) -> RequestsTransport:
         """The transport for a client's resolved settings."""
-        return cls(**transport_options(config))
+        return cls(TransportOptions.from_config(config))
 
     def _get_session(self) -> requests.Session:
         session = self._session
@@ -173,16 +152,20 @@ class RequestsTransport:
                     # Proxies are chosen by us (select_proxy), the same way as the async
                     # transport: loopback never proxied, NO_PROXY honoured.
                     session.trust_env = False
-                    session.verify = self._verify
+                    session.verify = self.options.verify
                     # Retries are ours (RetryPolicy); urllib3 must not resend behind our back.
-                    adapter = _Adapter(pool_connections=4, pool_maxsize=self._max_connections)
+                    adapter = _Adapter(
+                        pool_connections=4, pool_maxsize=self.options.max_connections
+                    )
                     session.mount("https://", adapter)
                     session.mount("http://", adapter)
                     self._session = session
         return session
 
     def _open(self, request: HTTPRequest, watchdog: _Watchdog) -> requests.Response:
-        proxy = select_proxy(request.url, proxy=self._proxy, trust_env=self._trust_env)
+        proxy = select_proxy(
+            request.url, proxy=self.options.proxy, trust_env=self.options.trust_env
+        )
         _attempt.connections = watchdog.connections
         try:
             return self._get_session().request(
@@ -203,18 +186,14 @@ class RequestsTransport:
 
     def send(self, request: HTTPRequest) -> RawResponse:
         """Send a request and read the whole answer (at most ``max_response_bytes``)."""
-        watchdog = _Watchdog(self._total)
+        watchdog = _Watchdog(self.options.deadline)
         try:
             resp = self._open(request, watchdog)
             with resp:
-                body = bytearray()
+                body = BoundedBody(self.options.max_response_bytes)
                 for chunk in _read_chunks(resp, watchdog):
-                    body += chunk
-                    if len(body) > self._max_bytes:
-                        raise ResponseTooLargeError(
-                            f"the answer is larger than max_response_bytes={self._max_bytes}"
-                        )
-                return RawResponse(resp.status_code, dict(resp.headers), bytes(body))
+                    body.add(chunk)
+                return RawResponse(resp.status_code, dict(resp.headers), body.value())
         finally:
             watchdog.cancel()
 
@@ -227,7 +206,7 @@ class RequestsTransport:
             APIConnectionError: connecting or reading failed, including a connection cut
                 mid-stream (never a silent end).
         """
-        watchdog = _Watchdog(self._total)
+        watchdog = _Watchdog(self.options.deadline)
         try:
             resp = self._open(request, watchdog)
         finally:

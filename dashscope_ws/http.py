@@ -24,19 +24,26 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
-from .config import ClientConfig, SecretStr, is_loopback
-from .errors import InvalidRequestError
+from .config import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ClientConfig,
+    SecretStr,
+    is_loopback,
+)
+from .errors import InvalidRequestError, ResponseTooLargeError
 
 __all__ = [
     "READ_SIZE",
+    "BoundedBody",
     "HTTPRequest",
     "MaskedHeader",
     "RawResponse",
+    "TransportOptions",
     "encode_json",
     "environment_proxy",
     "is_loopback",
     "select_proxy",
-    "transport_options",
 ]
 
 READ_SIZE = 64 * 1024
@@ -177,15 +184,69 @@ def select_proxy(url: str, *, proxy: str | None, trust_env: bool) -> str | None:
     return environment_proxy(url) if trust_env else None
 
 
-def transport_options(config: ClientConfig) -> dict[str, Any]:
-    """The keyword arguments both built-in transports take, from resolved settings."""
-    return {
-        "timeout": config.timeout,
-        "connect_timeout": config.connect_timeout,
-        "total_timeout": config.total_timeout,
-        "max_response_bytes": config.max_response_bytes,
-        "proxy": config.proxy,
-        "verify": config.verify,
-        "trust_env": config.trust_env,
-        "max_connections": config.max_connections,
-    }
+@dataclass(frozen=True)
+class TransportOptions:
+    """The connection options both built-in transports take, with the same meaning.
+
+    Example:
+        >>> TransportOptions(timeout=30.0, connect_timeout=5.0).total_timeout
+        35.0
+    """
+
+    timeout: float
+    connect_timeout: float
+    total_timeout: float | None = None
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    proxy: str | None = None
+    verify: bool | str = True
+    trust_env: bool = True
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+
+    def __post_init__(self) -> None:
+        if self.total_timeout is None:
+            object.__setattr__(self, "total_timeout", self.connect_timeout + self.timeout)
+
+    @classmethod
+    def from_config(cls, config: ClientConfig) -> TransportOptions:
+        """The options of a client's resolved settings."""
+        return cls(
+            timeout=config.timeout,
+            connect_timeout=config.connect_timeout,
+            total_timeout=config.total_timeout,
+            max_response_bytes=config.max_response_bytes,
+            proxy=config.proxy,
+            verify=config.verify,
+            trust_env=config.trust_env,
+            max_connections=config.max_connections,
+        )
+
+    @property
+    def deadline(self) -> float:
+        """``total_timeout`` (always set after construction)."""
+        return float(self.total_timeout or 0)
+
+
+class BoundedBody:
+    """A non-streamed body read chunk by chunk, refused beyond ``limit`` bytes.
+
+    Example:
+        >>> body = BoundedBody(4)
+        >>> body.add(b"abc"); body.value()
+        b'abc'
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._data = bytearray()
+
+    def add(self, chunk: bytes) -> None:
+        """Append ``chunk``; raises :class:`ResponseTooLargeError` past the limit."""
+        self._data += chunk
+        if len(self._data) > self.limit:
+            raise ResponseTooLargeError(
+                f"the answer is larger than max_response_bytes={self.limit}; the rest was not read"
+            )
+
+    def value(self) -> bytes:
+        """The bytes read so far."""
+        return bytes(self._data)

@@ -21,7 +21,6 @@ from pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
-    create_model,
     field_validator,
 )
 from typing_extensions import Self
@@ -30,8 +29,7 @@ from dashscope_ws.adapters import (
     ClientHolder,
     ClientLifecycle,
     client_settings,
-    object_fields,
-    pydantic_fields,
+    declared_model,
 )
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.config import validate_workspace
@@ -66,11 +64,8 @@ if TYPE_CHECKING:
 
 else:
     # Derived from the one declaration (dashscope_ws.settings.CONNECTION_SETTINGS).
-    _ConnectionFields = create_model(
-        "_ConnectionFields",
-        __base__=BaseModel,
-        **pydantic_fields(CONNECTION_SETTINGS, Field),
-        **object_fields(Field),
+    _ConnectionFields = declared_model(
+        "_ConnectionFields", Field, CONNECTION_SETTINGS, objects=True
     )
 
 

@@ -27,10 +27,10 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import AliasChoices, ConfigDict, Field, model_validator
 
 from dashscope_ws import types
-from dashscope_ws.adapters import json_schema_response_format, pydantic_fields, wire_tool_choice
+from dashscope_ws.adapters import declared_model, json_schema_response_format, wire_tool_choice
 from dashscope_ws.settings import GENERATION_PARAMETERS
 from langchain_dashscope_ws._convert import (
     StreamConverter,
@@ -54,9 +54,7 @@ if TYPE_CHECKING:
         def __getattr__(self, name: str) -> Any: ...
 
 else:
-    _GenerationFields = create_model(
-        "_GenerationFields", __base__=BaseModel, **pydantic_fields(GENERATION_PARAMETERS, Field)
-    )
+    _GenerationFields = declared_model("_GenerationFields", Field, GENERATION_PARAMETERS)
 # Per-call keyword arguments that are not wire parameters.
 _CALL_OPTIONS = ("model", "workspace")
 

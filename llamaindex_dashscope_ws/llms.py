@@ -28,7 +28,7 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.bridge.pydantic import BaseModel, Field, create_model
+from llama_index.core.bridge.pydantic import Field
 
 # Re-exported without __all__ by llama-index-core, hence the ignore.
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
@@ -42,7 +42,7 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
 
-from dashscope_ws.adapters import pydantic_fields
+from dashscope_ws.adapters import declared_model
 from dashscope_ws.settings import GENERATION_PARAMETERS
 from llamaindex_dashscope_ws._convert import (
     StreamFolder,
@@ -79,9 +79,7 @@ if TYPE_CHECKING:
         def __getattr__(self, name: str) -> Any: ...
 
 else:
-    _GenerationFields = create_model(
-        "_GenerationFields", __base__=BaseModel, **pydantic_fields(GENERATION_PARAMETERS, Field)
-    )
+    _GenerationFields = declared_model("_GenerationFields", Field, GENERATION_PARAMETERS)
 
 
 class DashScope(DashScopeClientSettings, _GenerationFields, FunctionCallingLLM):

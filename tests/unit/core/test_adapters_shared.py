@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from dashscope_ws import adapters
+from dashscope_ws import _adapter_settings
 from dashscope_ws.adapters import (
     CLIENT_OBJECTS,
     CLIENT_SETTINGS,
@@ -57,7 +57,7 @@ class FakeClient:
 @pytest.fixture
 def fake_client(monkeypatch: pytest.MonkeyPatch) -> type[FakeClient]:
     FakeClient.built = []
-    monkeypatch.setattr(adapters, "DashScopeClient", FakeClient)
+    monkeypatch.setattr(_adapter_settings, "DashScopeClient", FakeClient)
     return FakeClient
 
 

@@ -22,7 +22,7 @@ from dashscope_ws import (
 )
 from dashscope_ws._sync import RequestsTransport
 from dashscope_ws.emulator import MAIN_KEY, Emulator
-from dashscope_ws.http import HTTPRequest, RawResponse
+from dashscope_ws.http import HTTPRequest, RawResponse, TransportOptions
 from dashscope_ws.transports import (
     AsyncMockTransport,
     AsyncTransport,
@@ -56,14 +56,15 @@ class Sink:
 def test_builtin_transports_satisfy_the_protocols() -> None:
     from dashscope_ws._async import AiohttpTransport
 
-    sync = RequestsTransport(timeout=1, connect_timeout=1)
+    options = TransportOptions(timeout=1, connect_timeout=1)
+    sync = RequestsTransport(options)
     assert isinstance(sync, Transport)
-    assert isinstance(AiohttpTransport(timeout=1, connect_timeout=1), AsyncTransport)
+    assert isinstance(AiohttpTransport(options), AsyncTransport)
     assert isinstance(MockTransport(dict), Transport)
     assert isinstance(AsyncMockTransport(dict), AsyncTransport)
     client = DashScopeClient(api_key="sk-test")
-    assert client._sync._max_connections == 1000  # type: ignore[attr-defined]
-    assert client._async._max_connections == 1000  # type: ignore[attr-defined]
+    assert client._sync.options.max_connections == 1000  # type: ignore[attr-defined]
+    assert client._async.options.max_connections == 1000  # type: ignore[attr-defined]
 
 
 def test_mock_handler_sees_the_built_request_with_the_key_masked() -> None:
