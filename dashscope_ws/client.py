@@ -24,22 +24,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._calls import Call
 from ._closeable import Closeable
+from ._parsers import chat_decoder, chat_parser, embedding_parser, rerank_parser
 from ._sync import RequestsTransport
 from .config import ClientConfig, SecretStr
 from .errors import DashScopeError
 from .http import HTTPRequest, RawResponse
-from .protocol import build_chat_request, parse_chat_response, requires_streaming
+from .protocol import build_chat_request, requires_streaming
 from .retrieval import (
     EmbeddingBatch,
     build_embedding_request,
     build_rerank_request,
     embedding_batches,
     merge_embedding_batches,
-    parse_embedding_response,
-    parse_rerank_response,
 )
 from .retry import RetryPolicy
-from .sse import ChatStreamDecoder
 from .streams import AsyncChatStream, AsyncStream, ChatStream, Decoder, Stream, make_driver
 from .types import ChatResult, EmbeddingResult, RerankResult
 
@@ -221,7 +219,7 @@ class DashScopeClient(Closeable):
             with self.stream_chat(messages, model=model, workspace=workspace, **parameters) as s:
                 return s.result()
         request = self._chat_request(messages, model, workspace, parameters, stream=False)
-        return self._call(request, _chat_parser(model))
+        return self._call(request, chat_parser(model))
 
     def stream_chat(
         self, messages: Messages, *, model: str, workspace: str | None = None, **parameters: Any
@@ -232,7 +230,7 @@ class DashScopeClient(Closeable):
         raises if it fails or ends before its final event; ``result()`` folds it.
         """
         request = self._chat_request(messages, model, workspace, parameters, stream=True)
-        return ChatStream(self._driver(request, _chat_decoder(model)), self._sync)
+        return ChatStream(self._driver(request, chat_decoder(model)), self._sync)
 
     async def achat(
         self, messages: Messages, *, model: str, workspace: str | None = None, **parameters: Any
@@ -243,14 +241,14 @@ class DashScopeClient(Closeable):
             async with stream:
                 return await stream.aresult()
         request = self._chat_request(messages, model, workspace, parameters, stream=False)
-        return await self._acall(request, _chat_parser(model))
+        return await self._acall(request, chat_parser(model))
 
     def astream_chat(
         self, messages: Messages, *, model: str, workspace: str | None = None, **parameters: Any
     ) -> AsyncChatStream:
         """Async :meth:`stream_chat` (``async for chunk in client.astream_chat(...)``)."""
         request = self._chat_request(messages, model, workspace, parameters, stream=True)
-        return AsyncChatStream(self._driver(request, _chat_decoder(model)), self._async)
+        return AsyncChatStream(self._driver(request, chat_decoder(model)), self._async)
 
     # ------------------------------------------------------------------ embeddings
 
@@ -261,7 +259,7 @@ class DashScopeClient(Closeable):
         return [
             (
                 build_embedding_request(self.config, model=model, texts=batch, **options),
-                _embedding_parser(len(batch)),
+                embedding_parser(len(batch)),
             )
             for _, batch in embedding_batches(rows, model=model, batch_size=batch_size)
         ]
@@ -335,7 +333,7 @@ class DashScopeClient(Closeable):
         request = build_rerank_request(
             self.config, model=model, query=query, documents=documents, **options
         )
-        return request, _rerank_parser(model, documents)
+        return request, rerank_parser(model, documents)
 
     def rerank(
         self,
@@ -402,20 +400,3 @@ def _rebuild_client(
         async_transport=async_transport,
         usage_tracker=usage_tracker,
     )
-
-
-def _chat_decoder(model: str) -> Callable[[], ChatStreamDecoder]:
-    return lambda: ChatStreamDecoder(model=model)
-
-
-def _chat_parser(model: str) -> Parser[ChatResult]:
-    return lambda r: parse_chat_response(r.status, r.headers, r.body, model=model)
-
-
-def _embedding_parser(count: int) -> Parser[EmbeddingBatch]:
-    return lambda r: parse_embedding_response(r.status, r.headers, r.body, count=count)
-
-
-def _rerank_parser(model: str, documents: Sequence[str]) -> Parser[RerankResult]:
-    docs = list(documents)
-    return lambda r: parse_rerank_response(r.status, r.headers, r.body, model=model, documents=docs)
