@@ -18,13 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from dashscope_ws._closeable import Closeable
 from dashscope_ws.client import DashScopeClient
-from dashscope_ws.settings import CONNECTION_SETTINGS, Parameter
+from dashscope_ws.settings import CONNECTION_SETTINGS, GENERATION_PARAMETERS, Parameter
 
 __all__ = [
     "CLIENT_OBJECTS",
     "CLIENT_SETTINGS",
     "ClientHolder",
     "ClientLifecycle",
+    "ConnectionFields",
+    "GenerationFields",
     "client_settings",
     "declared_model",
     "object_fields",
@@ -206,3 +208,40 @@ class ClientLifecycle(Closeable):
     async def aclose(self) -> None:
         """Async :meth:`close`: closes the aiohttp session on the running loop too."""
         await self._client_holder.aclose()
+
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    class ConnectionFields(BaseModel):
+        """The connection settings and client objects as pydantic fields (typed as ``Any``)."""
+
+        def __getattr__(self, name: str) -> Any: ...
+
+    class GenerationFields:
+        """The generation parameters as pydantic fields (typed as ``Any``)."""
+
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+
+    def __getattr__(name: str) -> Any:
+        # Built on first use: importing this module must not import pydantic.
+        if name in _BASES:
+            return _base(name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_BASES: dict[str, Any] = {"ConnectionFields": None, "GenerationFields": None}
+
+
+def _base(name: str) -> Any:
+    """The pydantic base class ``name`` both adapters inherit, derived from the declaration."""
+    if _BASES[name] is None:
+        from pydantic import Field
+
+        if name == "ConnectionFields":
+            _BASES[name] = declared_model(name, Field, CONNECTION_SETTINGS, objects=True)
+        else:
+            _BASES[name] = declared_model(name, Field, GENERATION_PARAMETERS)
+    return _BASES[name]

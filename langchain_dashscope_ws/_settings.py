@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, overload
 from langchain_core.utils import secret_from_env
 from pydantic import (
     AliasChoices,
-    BaseModel,
     Field,
     PrivateAttr,
     SecretStr,
@@ -25,15 +24,14 @@ from pydantic import (
 )
 from typing_extensions import Self
 
+from dashscope_ws._adapter_settings import ConnectionFields
 from dashscope_ws.adapters import (
     ClientHolder,
     ClientLifecycle,
     client_settings,
-    declared_model,
 )
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.config import validate_workspace
-from dashscope_ws.settings import CONNECTION_SETTINGS
 
 __all__ = ["DashScopeClientSettings"]
 
@@ -55,21 +53,7 @@ else:
 _key_from_env: Callable[[], Any] = secret_from_env("DASHSCOPE_API_KEY", default=None)
 
 
-if TYPE_CHECKING:
-
-    class _ConnectionFields(BaseModel):
-        """Type checkers see the generated fields as ``Any``."""
-
-        def __getattr__(self, name: str) -> Any: ...
-
-else:
-    # Derived from the one declaration (dashscope_ws.settings.CONNECTION_SETTINGS).
-    _ConnectionFields = declared_model(
-        "_ConnectionFields", Field, CONNECTION_SETTINGS, objects=True
-    )
-
-
-class DashScopeClientSettings(ClientLifecycle, _ConnectionFields):
+class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
     """Connection settings, the lazily built per-instance core client, and its lifecycle.
 
     Every field left at ``None`` is resolved by the core exactly as
@@ -98,7 +82,7 @@ class DashScopeClientSettings(ClientLifecycle, _ConnectionFields):
     )
     """DashScope API key (alias ``dashscope_api_key``); defaults to ``DASHSCOPE_API_KEY``."""
     # The connection settings (workspace, base_url, timeout, proxy, ...) and the client's
-    # objects (transport, async_transport, usage_tracker) come from _ConnectionFields.
+    # objects (transport, async_transport, usage_tracker) come from ConnectionFields.
 
     _client_holder: ClientHolder = PrivateAttr(default_factory=ClientHolder)
 

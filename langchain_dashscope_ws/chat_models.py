@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
@@ -30,7 +30,8 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import AliasChoices, ConfigDict, Field, model_validator
 
 from dashscope_ws import types
-from dashscope_ws.adapters import declared_model, json_schema_response_format, wire_tool_choice
+from dashscope_ws._adapter_settings import GenerationFields
+from dashscope_ws.adapters import json_schema_response_format, wire_tool_choice
 from dashscope_ws.settings import GENERATION_PARAMETERS
 from langchain_dashscope_ws._convert import (
     StreamConverter,
@@ -46,15 +47,6 @@ __all__ = ["ChatDashScope"]
 # generation parameters (one declaration for both adapters, same validation) and `stop`.
 _PARAMETER_FIELDS = (*(p.name for p in GENERATION_PARAMETERS), "stop")
 
-if TYPE_CHECKING:
-
-    class _GenerationFields:
-        """Type checkers see the generated fields as ``Any``."""
-
-        def __getattr__(self, name: str) -> Any: ...
-
-else:
-    _GenerationFields = declared_model("_GenerationFields", Field, GENERATION_PARAMETERS)
 # Per-call keyword arguments that are not wire parameters.
 _CALL_OPTIONS = ("model", "workspace")
 
@@ -72,7 +64,7 @@ class _Call:
         return {"model": self.model, "workspace": self.workspace, **self.parameters}
 
 
-class ChatDashScope(DashScopeClientSettings, _GenerationFields, BaseChatModel):
+class ChatDashScope(DashScopeClientSettings, GenerationFields, BaseChatModel):
     """Alibaba Cloud DashScope (Model Studio / Qwen) chat model, workspace-aware.
 
     Settings resolve like the core client: arguments, then ``DASHSCOPE_API_KEY``,
@@ -107,7 +99,7 @@ class ChatDashScope(DashScopeClientSettings, _GenerationFields, BaseChatModel):
     # validation_alias (not alias): type checkers then see `model=` in the signature.
     model: str = Field(default="qwen-plus", validation_alias=AliasChoices("model", "model_name"))
     """Model to call, e.g. ``"qwen-plus"``, ``"qwen-max"``, ``"qwq-plus"``, ``"qwen-vl-plus"``."""
-    # temperature, top_p, ... come from _GenerationFields (dashscope_ws.settings).
+    # temperature, top_p, ... come from GenerationFields (dashscope_ws.settings).
     stop: list[str] | str | None = None
     streaming: bool = False
     """Make ``invoke`` go through the stream (``.stream()`` streams regardless)."""

@@ -15,25 +15,22 @@ appears in ``repr``, ``model_dump()``, ``to_dict()`` or ``to_json()``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from llama_index.core.bridge.pydantic import (
-    BaseModel,
-    Field,
     PrivateAttr,
     field_validator,
 )
 from typing_extensions import Self
 
+from dashscope_ws._adapter_settings import ConnectionFields
 from dashscope_ws.adapters import (
     ClientHolder,
     ClientLifecycle,
     client_settings,
-    declared_model,
 )
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.config import SecretStr, validate_workspace
-from dashscope_ws.settings import CONNECTION_SETTINGS
 
 __all__ = ["DashScopeClientSettings", "secret_value"]
 
@@ -49,21 +46,7 @@ def secret_value(api_key: str | _HasSecret | None) -> str | None:
     return api_key.get_secret_value()
 
 
-if TYPE_CHECKING:
-
-    class _ConnectionFields(BaseModel):
-        """Type checkers see the generated fields as ``Any``."""
-
-        def __getattr__(self, name: str) -> Any: ...
-
-else:
-    # Derived from the one declaration (dashscope_ws.settings.CONNECTION_SETTINGS).
-    _ConnectionFields = declared_model(
-        "_ConnectionFields", Field, CONNECTION_SETTINGS, objects=True
-    )
-
-
-class DashScopeClientSettings(ClientLifecycle, _ConnectionFields):
+class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
     """Mixin: connection settings, a lazily created per-instance core client, its lifecycle.
 
     Subclasses pop ``api_key`` in their ``__init__``, call ``super().__init__``
@@ -86,7 +69,7 @@ class DashScopeClientSettings(ClientLifecycle, _ConnectionFields):
     """
 
     # The connection settings (workspace, base_url, timeout, proxy, ...) and the client's
-    # objects (transport, async_transport, usage_tracker) come from _ConnectionFields.
+    # objects (transport, async_transport, usage_tracker) come from ConnectionFields.
 
     _api_key: SecretStr | None = PrivateAttr(default=None)
     _client_holder: ClientHolder = PrivateAttr(default_factory=ClientHolder)

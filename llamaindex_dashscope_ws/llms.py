@@ -42,7 +42,7 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
 
-from dashscope_ws.adapters import declared_model
+from dashscope_ws._adapter_settings import GenerationFields
 from dashscope_ws.settings import GENERATION_PARAMETERS
 from llamaindex_dashscope_ws._convert import (
     StreamFolder,
@@ -71,18 +71,8 @@ DEFAULT_MODEL = "qwen-plus"
 # both adapters, same validation) and ``stop``.
 _PARAMETER_FIELDS = (*(p.name for p in GENERATION_PARAMETERS), "stop")
 
-if TYPE_CHECKING:
 
-    class _GenerationFields:
-        """Type checkers see the generated fields as ``Any``."""
-
-        def __getattr__(self, name: str) -> Any: ...
-
-else:
-    _GenerationFields = declared_model("_GenerationFields", Field, GENERATION_PARAMETERS)
-
-
-class DashScope(DashScopeClientSettings, _GenerationFields, FunctionCallingLLM):
+class DashScope(DashScopeClientSettings, GenerationFields, FunctionCallingLLM):
     """Alibaba Cloud DashScope (Model Studio / Qwen) chat models, workspace-aware.
 
     A drop-in for ``llama_index.llms.dashscope.DashScope`` (``model_name=`` is
@@ -122,7 +112,7 @@ class DashScope(DashScopeClientSettings, _GenerationFields, FunctionCallingLLM):
     """
 
     model: str = Field(default=DEFAULT_MODEL, description="The DashScope model to call.")
-    # temperature, top_p, ... come from _GenerationFields (dashscope_ws.settings).
+    # temperature, top_p, ... come from GenerationFields (dashscope_ws.settings).
     stop: str | list[str] | None = Field(default=None)
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra wire parameters sent on every call."

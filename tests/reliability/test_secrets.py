@@ -135,3 +135,11 @@ def test_logs_never_carry_the_key(
     for record in caplog.records:
         text = record.getMessage() + repr(record.__dict__)
         assert MAIN_KEY not in text
+
+
+def test_the_emulator_request_log_never_prints_the_key(dashscope_emulator: Emulator) -> None:
+    with _emulated(dashscope_emulator) as client:
+        client.chat([{"role": "user", "content": "Hi"}], model="qwen-plus")
+    (request,) = dashscope_emulator.requests
+    assert request.headers["Authorization"] == f"Bearer {MAIN_KEY}"  # recorded, for tests
+    assert MAIN_KEY not in repr(dashscope_emulator.requests) + str(request)
