@@ -20,16 +20,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from ._closeable import AsyncContext, SyncContext
 from .accumulate import ChatAccumulator
 from .errors import APITimeoutError, DashScopeError
 from .types import ChatChunk, ChatResult
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from ._calls import Call
     from .config import ClientConfig
     from .http import HTTPRequest
@@ -107,11 +105,15 @@ class _Base(Generic[T]):
     def _item(self, item: T) -> T:
         return item
 
+    def _ended(self) -> None:
+        self._driver.call.done(200, self._driver.request_id)
+        self._finished()
+
     def _finished(self) -> None:
         """The stream ended cleanly (hook: usage reporting)."""
 
 
-class Stream(_Base[T]):
+class Stream(_Base[T], SyncContext):
     """A blocking stream of decoded items (iterable once; ``with`` closes it).
 
     Example:
@@ -143,8 +145,7 @@ class Stream(_Base[T]):
             except DashScopeError as error:
                 time.sleep(driver.backoff(error))
                 continue
-            driver.call.done(200, driver.request_id)
-            self._finished()
+            self._ended()
             return
 
     def __iter__(self) -> Iterator[T]:
@@ -157,19 +158,8 @@ class Stream(_Base[T]):
         """Stop reading and release the connection (idempotent)."""
         self._iterator.close()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class AsyncStream(_Base[T]):
+class AsyncStream(_Base[T], AsyncContext):
     """An asyncio stream of decoded items (``async for``; ``async with`` closes it)."""
 
     def __init__(self, driver: _Driver[T], transport: AsyncTransport) -> None:
@@ -191,8 +181,7 @@ class AsyncStream(_Base[T]):
             except DashScopeError as error:
                 await asyncio.sleep(driver.backoff(error))
                 continue
-            driver.call.done(200, driver.request_id)
-            self._finished()
+            self._ended()
             return
 
     def __aiter__(self) -> AsyncIterator[T]:
@@ -207,17 +196,6 @@ class AsyncStream(_Base[T]):
 
     async def close(self) -> None:
         """Alias of :meth:`aclose`."""
-        await self.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
         await self.aclose()
 
 
