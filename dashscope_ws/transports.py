@@ -22,19 +22,39 @@ from contextlib import (
     contextmanager,
 )
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .http import HTTPRequest, RawResponse
+from .http import HTTPRequest, RawResponse, TransportOptions
 from .protocol import parse_error
 
+if TYPE_CHECKING:
+    from ._async import AiohttpTransport
+    from ._sync import RequestsTransport
+
 __all__ = [
+    "AiohttpTransport",
     "AsyncMockTransport",
     "AsyncTransport",
     "MockRequest",
     "MockResponse",
     "MockTransport",
+    "RequestsTransport",
     "Transport",
+    "TransportOptions",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The built-in transports, imported on demand (AiohttpTransport imports aiohttp).
+    if name == "RequestsTransport":
+        from ._sync import RequestsTransport
+
+        return RequestsTransport
+    if name == "AiohttpTransport":
+        from ._async import AiohttpTransport
+
+        return AiohttpTransport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @runtime_checkable

@@ -230,3 +230,23 @@ def test_mock_response_sse_frames_like_the_service() -> None:
     (chunk,) = MockResponse.sse([{"a": 1}]).pieces()
     assert chunk == b'id:1\nevent:result\n:HTTP_STATUS/200\ndata:{"a": 1}\n\n'
     assert json.loads(chunk.split(b"data:")[1]) == {"a": 1}
+
+
+def test_verify_and_builtin_transports_are_reachable(tmp_path: Path) -> None:
+    import ssl
+
+    import certifi
+
+    from dashscope_ws import transports
+
+    bundle = certifi.where()
+    client = DashScopeClient(api_key="sk-test", verify=bundle)
+    assert client._sync._get_session().verify == bundle  # type: ignore[attr-defined]
+    assert isinstance(client._async._ssl(), ssl.SSLContext)  # type: ignore[attr-defined]
+    off = DashScopeClient(api_key="sk-test", verify=False)
+    assert off._sync._get_session().verify is False  # type: ignore[attr-defined]
+    assert off._async._ssl() is False  # type: ignore[attr-defined]
+    options = transports.TransportOptions(timeout=1, connect_timeout=1)
+    custom = transports.RequestsTransport(options)
+    assert DashScopeClient(api_key="sk-test", transport=custom)._sync is custom
+    assert transports.AiohttpTransport(options).options is options
