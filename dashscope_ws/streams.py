@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from ._closeable import AsyncContext, SyncContext
 from .accumulate import ChatAccumulator
-from .errors import APITimeoutError, DashScopeError
+from .errors import APITimeoutError, DashScopeError, StreamProtocolError
 from .types import ChatChunk, ChatResult
 
 if TYPE_CHECKING:
@@ -218,6 +218,11 @@ class _ChatMixin:
         driver.call.record(driver.sink, self._accumulator.result(), "stream")
 
     def _result(self) -> ChatResult:
+        if not self._done:
+            # Never a silently truncated reply: the stream was closed or failed earlier.
+            raise StreamProtocolError(
+                "the stream was closed or failed before its final event: no complete result"
+            )
         return self._accumulator.result()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
 import socket
@@ -125,10 +126,21 @@ def test_logs_never_carry_the_key(
         retry_policy=RetryPolicy(1, base_delay=0.01, jitter=0),
     )
     raised(mode, client, "chat")  # retried once, then fails
+    hello = [{"role": "user", "content": "Hi"}]
     with client:
         if mode == "sync":
-            client.chat([{"role": "user", "content": "Hi"}], model="qwen-plus")
-            list(client.stream_chat([{"role": "user", "content": "Hi"}], model="qwen-plus"))
+            client.chat(hello, model="qwen-plus")
+            list(client.stream_chat(hello, model="qwen-plus"))
+        else:
+
+            async def succeed() -> None:
+                await client.achat(hello, model="qwen-plus")
+                async with client.astream_chat(hello, model="qwen-plus") as stream:
+                    await stream.aresult()
+                await client.aclose()
+
+            asyncio.run(succeed())
+    assert any("status=200" in r.getMessage() for r in caplog.records)
     records = [r for r in caplog.records if r.name.startswith("dashscope_ws")]
     assert any(r.levelno == logging.INFO and "retrying" in r.getMessage() for r in records)
     assert any(r.levelno == logging.DEBUG and "status=503" in r.getMessage() for r in records)

@@ -250,3 +250,27 @@ def test_verify_and_builtin_transports_are_reachable(tmp_path: Path) -> None:
     custom = transports.RequestsTransport(options)
     assert DashScopeClient(api_key="sk-test", transport=custom)._sync is custom
     assert transports.AiohttpTransport(options).options is options
+
+
+def test_result_of_a_closed_or_failed_stream_is_never_a_partial_reply() -> None:
+    from dashscope_ws import StreamProtocolError
+
+    events = [reply("Hel", "null"), reply("lo")]
+    client = DashScopeClient(
+        api_key="sk-test", transport=MockTransport(lambda request: MockResponse.sse(events))
+    )
+    stream = client.stream_chat(USER, model="qwen-plus")
+    next(stream)
+    stream.close()
+    with pytest.raises(StreamProtocolError):
+        stream.result()
+    cut = DashScopeClient(
+        api_key="sk-test",
+        transport=MockTransport(lambda request: MockResponse.sse(events[:1])),
+        retry_policy=RetryPolicy(0),
+    )
+    failed = cut.stream_chat(USER, model="qwen-plus")
+    with pytest.raises(StreamProtocolError):
+        failed.result()  # ends without its final event
+    with pytest.raises(StreamProtocolError):
+        failed.result()  # and asking again does not hand out the partial text
