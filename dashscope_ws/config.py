@@ -168,7 +168,9 @@ class ClientConfig:
         Raises:
             ValueError: on a missing key or any invalid setting (never echoing the key).
         """
-        env = os.environ if env is None else env
+        # Wrapped: a traceback printing this frame's locals must not print the environment.
+        environment = _Environment(os.environ if env is None else env)
+        del env
         unknown = sorted(set(settings) - set(_SETTING_NAMES))
         if unknown:
             raise TypeError(f"unknown client settings: {unknown}")
@@ -178,8 +180,8 @@ class ClientConfig:
             if value is not None:
                 return value
             for var in names:
-                if env.get(var):
-                    return env[var]
+                if environment.get(var):
+                    return environment[var]
             return None
 
         # Wrapped at once: no frame below holds the plain key.
@@ -325,6 +327,24 @@ class ClientConfig:
 def _seconds(name: str, value: Any, default: float) -> float:
     """A timeout: positive and finite (0, negative, NaN and inf are refused)."""
     return float(_number(name, _default(value, default), float, positive=True))
+
+
+class _Environment:
+    """Read-only view of the environment whose ``repr`` shows nothing (it holds the key)."""
+
+    __slots__ = ("_env",)
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def get(self, name: str) -> str | None:
+        return self._env.get(name)
+
+    def __getitem__(self, name: str) -> str:
+        return self._env[name]
+
+    def __repr__(self) -> str:
+        return "<environment>"
 
 
 def _default(value: Any, default: Any) -> Any:

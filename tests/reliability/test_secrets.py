@@ -155,3 +155,28 @@ def test_the_emulator_request_log_never_prints_the_key(dashscope_emulator: Emula
     (request,) = dashscope_emulator.requests
     assert request.headers["Authorization"] == f"Bearer {MAIN_KEY}"  # recorded, for tests
     assert MAIN_KEY not in repr(dashscope_emulator.requests) + str(request)
+
+
+def test_a_key_from_the_environment_is_not_in_resolve_locals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", WRONG_KEY)
+    with pytest.raises(ValueError, match="workspace") as info:
+        DashScopeClient(workspace="not a workspace!")
+    assert exception_leaks(info.value, WRONG_KEY) == []
+
+
+def test_the_async_transport_does_not_import_requests() -> None:
+    import ast
+    from pathlib import Path
+
+    import dashscope_ws._async as module
+
+    tree = ast.parse(Path(module.__file__ or "").read_text("utf-8"))
+    imported = {
+        alias.name if isinstance(node, ast.Import) else (node.module or "")
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    assert not {name for name in imported if name.startswith(("requests", "urllib3", "_sync"))}
