@@ -4,8 +4,10 @@ Every request is built, and every answer parsed, by the pure modules (``protocol
 ``sse``, ``accumulate``, ``retrieval``); retry decisions come from ``retry``. What is left
 here is the driver loop — send, parse or feed the decoder, on error ask the policy, sleep,
 try again — written once for ``time.sleep`` + ``requests`` and once for ``asyncio.sleep`` +
-``aiohttp``. The bookkeeping both loops share (attempt counting, "has this stream yielded
-yet?", a fresh decoder per attempt) lives in :class:`_Plan`, so each loop is a few lines.
+``aiohttp``. The bookkeeping both loops share (attempts, retry decisions, logging, usage)
+lives in :class:`~dashscope_ws._calls.Call`, and the stream loops in
+:mod:`dashscope_ws.streams`, so each loop is a few lines. Transports are pluggable
+(:mod:`dashscope_ws.transports`); ``aiohttp`` is imported on the first async call.
 
 Errors mid-stream: once a stream has yielded its first chunk it is never retried (the
 caller has already seen output); the error propagates. A connection cut mid-stream raises
