@@ -15,7 +15,8 @@ bytes to the decoder.
 
 Deadlines. ``requests`` only knows per-read timeouts, so a server trickling a byte a second
 (headers or body) would never time out. The total per attempt (``total_timeout``) is kept
-by a watchdog timer that shuts the attempt's socket down when it expires; the
+by a watchdog (on the one scheduler thread of :mod:`dashscope_ws._deadlines`) that shuts
+the attempt's socket down when it expires; the
 connection classes below tell the watchdog which socket belongs to the attempt.
 """
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -34,6 +34,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from ._deadlines import schedule
 from .config import ClientConfig
 from .errors import APIConnectionError, APITimeoutError, DashScopeError
 from .http import READ_SIZE, BoundedBody, HTTPRequest, RawResponse, TransportOptions, select_proxy
@@ -95,12 +96,9 @@ class _Watchdog:
     """Shut the attempt's sockets down when its deadline passes (a blocked read then ends)."""
 
     def __init__(self, seconds: float) -> None:
-        self.deadline = time.monotonic() + seconds
         self.connections: list[Any] = []
         self.fired = False
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        self._deadline = schedule(seconds, self._fire)
 
     def _fire(self) -> None:
         self.fired = True
@@ -111,7 +109,7 @@ class _Watchdog:
                     sock.shutdown(socket.SHUT_RDWR)
 
     def cancel(self) -> None:
-        self._timer.cancel()
+        self._deadline.cancel()
 
     def error(self, exc: BaseException, *, mid_stream: bool = False) -> DashScopeError:
         if self.fired:

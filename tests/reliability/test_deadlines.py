@@ -6,6 +6,7 @@ import json
 import math
 import socket
 import time
+from typing import Any
 
 import pytest
 from reliability_tools import raised, raw_server, read_request, trickle
@@ -140,3 +141,40 @@ def test_total_timeout_defaults_to_connect_plus_read() -> None:
     client = DashScopeClient(api_key="sk-test", timeout=20, connect_timeout=5)
     assert client.config.total_timeout == 25
     assert client.config.stream_timeout is None
+
+
+def test_sync_calls_start_no_thread_per_call(
+    dashscope_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from dashscope_ws.emulator import MAIN_KEY
+
+    with DashScopeClient(api_key=MAIN_KEY, base_url=dashscope_emulator.base_url) as client:
+        client.chat([{"role": "user", "content": "Hi"}], model="qwen-plus")  # warm up
+        started: list[threading.Thread] = []
+        original = threading.Thread.start
+
+        def counting_start(thread: threading.Thread) -> None:
+            started.append(thread)
+            original(thread)
+
+        monkeypatch.setattr(threading.Thread, "start", counting_start)
+        for _ in range(20):
+            client.chat([{"role": "user", "content": "Hi"}], model="qwen-plus")
+    assert started == []  # deadlines are kept by the one scheduler thread
+
+
+def test_the_scheduler_fires_in_order_and_skips_cancelled() -> None:
+    import threading
+
+    from dashscope_ws._deadlines import schedule
+
+    fired: list[int] = []
+    done = threading.Event()
+    schedule(0.05, lambda: fired.append(2))
+    schedule(0.2, lambda: fired.append(3)).cancel()
+    schedule(0.01, lambda: fired.append(1))
+    schedule(0.3, done.set)
+    assert done.wait(5)
+    assert fired == [1, 2]
