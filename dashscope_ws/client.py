@@ -219,6 +219,7 @@ class DashScopeClient(Closeable):
         """
         if requires_streaming(model, parameters):
             with self.stream_chat(messages, model=model, workspace=workspace, **parameters) as s:
+                s._driver.limit(self.config.total_timeout)  # a unary call: one total deadline
                 return s.result()
         request = self._chat_request(messages, model, workspace, parameters, stream=False)
         return self._call(request, chat_parser(model))
@@ -240,6 +241,7 @@ class DashScopeClient(Closeable):
         """Async :meth:`chat`."""
         if requires_streaming(model, parameters):
             stream = self.astream_chat(messages, model=model, workspace=workspace, **parameters)
+            stream._driver.limit(self.config.total_timeout)
             async with stream:
                 return await stream.aresult()
         request = self._chat_request(messages, model, workspace, parameters, stream=False)

@@ -72,6 +72,11 @@ class _Driver(Generic[T]):
         self._begun = time.monotonic()
         self._attempt = self._begun
 
+    def limit(self, seconds: float) -> None:
+        """Bound the whole stream by ``seconds`` too (a folded stream is one unary call)."""
+        whole = self.whole_deadline
+        self.whole_deadline = seconds if whole is None else min(whole, seconds)
+
     def start(self) -> Decoder[T]:
         self._attempt = self.call.start()
         return self.new_decoder()

@@ -178,3 +178,23 @@ def test_the_scheduler_fires_in_order_and_skips_cancelled() -> None:
     schedule(0.3, done.set)
     assert done.wait(5)
     assert fired == [1, 2]
+
+
+@MODES
+def test_chat_of_a_stream_only_model_is_bounded_by_total_timeout(mode: str) -> None:
+    event = f"id:1\nevent:result\n:HTTP_STATUS/200\ndata:{json.dumps(REPLY)}\n\n".encode()
+    partial = event.replace(b'"stop"', b'"null"')
+
+    def endless(connection: socket.socket) -> None:
+        read_request(connection)
+        connection.sendall(_headers(sse=True))
+        for _ in range(40):
+            connection.sendall(partial)
+            time.sleep(0.1)
+
+    with raw_server(endless) as port:
+        started = time.monotonic()
+        error = raised(mode, _client(port), "chat", model="qwq-plus")  # folded from a stream
+        elapsed = time.monotonic() - started
+    assert isinstance(error, APITimeoutError)
+    assert elapsed < 3 * DEADLINE
