@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import threading
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
@@ -34,38 +35,64 @@ from typing import Any
 
 import aiohttp
 
-from ._sync import READ_SIZE, RawResponse
+from .config import ClientConfig
 from .errors import APIConnectionError, APITimeoutError, DashScopeError
-from .protocol import HTTPRequest, parse_error
+from .http import READ_SIZE, BoundedBody, HTTPRequest, RawResponse, TransportOptions, select_proxy
+from .protocol import parse_error
 
-__all__ = ["AsyncTransport", "map_aiohttp_error"]
+__all__ = ["AiohttpTransport", "map_aiohttp_error"]
 
-CONNECTION_LIMIT = 100
 _ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
-class AsyncTransport:
-    """Non-blocking HTTP for one client.
+class AiohttpTransport:
+    """Non-blocking HTTP for one client (an :class:`~dashscope_ws.transports.AsyncTransport`).
 
-    Args:
-        timeout: read timeout in seconds (for streams: the longest gap between reads).
-        connect_timeout: TCP/TLS connect timeout in seconds.
+    Takes the same :class:`TransportOptions` as the sync transport, with the same meaning
+    (proxies are chosen by the same :func:`~dashscope_ws.http.select_proxy`).
 
     Example:
-        >>> transport = AsyncTransport(timeout=30.0, connect_timeout=5.0)
+        >>> transport = AiohttpTransport(TransportOptions(timeout=30.0, connect_timeout=5.0))
         >>> transport.close()  # nothing was opened, nothing to do
     """
 
-    def __init__(self, *, timeout: float, connect_timeout: float) -> None:
+    def __init__(self, options: TransportOptions) -> None:
+        self.options = options
         # total=None: a long stream is fine as long as bytes keep coming (sock_read).
         self._timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=connect_timeout, sock_read=timeout
+            total=None, sock_connect=options.connect_timeout, sock_read=options.timeout
+        )
+        # A whole non-streamed answer must arrive within total_timeout.
+        self._send_timeout = aiohttp.ClientTimeout(
+            total=options.deadline, sock_connect=options.connect_timeout, sock_read=options.timeout
         )
         self._sessions: dict[asyncio.AbstractEventLoop, _Owned] = {}
         self._lock = threading.Lock()
         self._closing: set[asyncio.Task[Any]] = set()
         # Not a method: the finalizer must not keep the transport alive.
         weakref.finalize(self, _detach_dead, self._sessions, self._lock)
+
+    @classmethod
+    def from_config(cls, config: ClientConfig) -> AiohttpTransport:
+        """The transport for a client's resolved settings."""
+        return cls(TransportOptions.from_config(config))
+
+    def _ssl(self) -> ssl.SSLContext | bool:
+        verify = self.options.verify
+        return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+
+    def _request(self, session: aiohttp.ClientSession, request: HTTPRequest, **options: Any) -> Any:
+        proxy = select_proxy(
+            request.url, proxy=self.options.proxy, trust_env=self.options.trust_env
+        )
+        return session.request(
+            request.method,
+            request.url,
+            headers=request.wire_headers(),
+            data=request.content,
+            proxy=proxy,
+            **options,
+        )
 
     async def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -76,8 +103,12 @@ class AsyncTransport:
             _detach_dead(self._sessions)
             owned = self._sessions[loop] = _Owned(
                 aiohttp.ClientSession(
-                    connector=aiohttp.TCPConnector(limit=CONNECTION_LIMIT),
+                    connector=aiohttp.TCPConnector(
+                        limit=self.options.max_connections, ssl=self._ssl()
+                    ),
                     timeout=self._timeout,
+                    # Proxies are chosen per request by select_proxy (as the sync transport).
+                    trust_env=False,
                 )
             )
         # Runs to the guard's first yield without suspending, registering it with the loop.
@@ -85,16 +116,17 @@ class AsyncTransport:
         return owned.session
 
     async def send(self, request: HTTPRequest) -> RawResponse:
-        """Send a request and read the whole answer."""
+        """Send a request and read the whole answer (at most ``max_response_bytes``)."""
         try:
-            async with (await self._session()).request(
-                request.method, request.url, headers=request.headers, json=request.json,
-                data=request.content,
-            ) as resp:  # fmt: skip
-                body = await resp.read()
-                return RawResponse(resp.status, dict(resp.headers), body)
+            session = await self._session()
+            async with self._request(session, request, timeout=self._send_timeout) as resp:
+                body = BoundedBody(self.options.max_response_bytes)
+                async for chunk in resp.content.iter_chunked(READ_SIZE):
+                    body.add(chunk)
+                return RawResponse(resp.status, dict(resp.headers), body.value())
         except _ERRORS as exc:
-            raise map_aiohttp_error(exc) from exc
+            error = map_aiohttp_error(exc)
+        raise error  # outside the except block: no __context__ holding the request
 
     @contextlib.asynccontextmanager
     async def stream(self, request: HTTPRequest) -> AsyncIterator[AsyncIterator[bytes]]:
@@ -105,12 +137,17 @@ class AsyncTransport:
             APIConnectionError: connecting or reading failed, including a connection cut
                 mid-stream (never a silent end).
         """
+        error: DashScopeError | None
         try:
-            resp = await (await self._session()).request(
-                request.method, request.url, headers=request.headers, json=request.json
-            )
+            session = await self._session()
+            # Headers must arrive within total_timeout; then the gap timeout applies.
+            resp = await _within(self.options.deadline, self._request(session, request))
         except _ERRORS as exc:
-            raise map_aiohttp_error(exc) from exc
+            error = map_aiohttp_error(exc)
+        else:
+            error = None
+        if error is not None:
+            raise error
         try:
             if resp.status != 200:
                 body = b"".join([chunk async for chunk in _read_chunks(resp)])
@@ -216,6 +253,20 @@ def _close_orphaned(transport: asyncio.BaseTransport) -> None:
         layer._sock = None
 
 
+async def _within(seconds: float, awaitable: Awaitable[Any]) -> Any:
+    """``await`` with a deadline, in the current task where possible.
+
+    ``asyncio.wait_for`` (Python 3.10) runs it in a new task: the extra loop turns let a
+    short answer and its connection cut both arrive before the first read, and aiohttp
+    then raises the cut before handing out the data that came first.
+    """
+    timeout = getattr(asyncio, "timeout", None)
+    if timeout is None:  # pragma: no cover - Python 3.10
+        return await asyncio.wait_for(awaitable, seconds)
+    async with timeout(seconds):
+        return await awaitable
+
+
 async def _guard(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
     try:
         yield
@@ -237,7 +288,10 @@ async def _read_chunks(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         async for chunk in resp.content.iter_chunked(READ_SIZE):
             yield chunk
     except _ERRORS as exc:
-        raise map_aiohttp_error(exc, mid_stream=True) from exc
+        error = map_aiohttp_error(exc, mid_stream=True)
+    else:
+        return
+    raise error
 
 
 def map_aiohttp_error(exc: BaseException, *, mid_stream: bool = False) -> DashScopeError:

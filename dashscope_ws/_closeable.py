@@ -9,12 +9,51 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TypeVar
 
-__all__ = ["Closeable"]
+__all__ = ["AsyncContext", "Closeable", "SyncContext"]
 
-_C = TypeVar("_C", bound="Closeable")
+_S = TypeVar("_S", bound="SyncContext")
+_A = TypeVar("_A", bound="AsyncContext")
 
 
-class Closeable:
+class SyncContext:
+    """Mixin: ``with`` calls ``self.close()`` on the way out."""
+
+    def close(self) -> None:
+        """Release resources held for synchronous use."""
+        raise NotImplementedError
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncContext:
+    """Mixin: ``async with`` awaits ``self.aclose()`` on the way out."""
+
+    async def aclose(self) -> None:
+        """Release resources, including those bound to the running event loop."""
+        raise NotImplementedError
+
+    async def __aenter__(self: _A) -> _A:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class Closeable(SyncContext, AsyncContext):
     """Base class: subclasses implement ``close``/``aclose``; this adds the context managers.
 
     Example:
@@ -27,33 +66,3 @@ class Closeable:
         >>> pool.closed
         True
     """
-
-    def close(self) -> None:
-        """Release resources held for synchronous use."""
-        raise NotImplementedError
-
-    async def aclose(self) -> None:
-        """Release resources, including those bound to the running event loop."""
-        raise NotImplementedError
-
-    def __enter__(self: _C) -> _C:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self: _C) -> _C:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

@@ -23,16 +23,24 @@ from __future__ import annotations
 import ast
 import json
 import re
-import threading
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from dashscope_ws._closeable import Closeable
-from dashscope_ws.client import DashScopeClient
+from dashscope_ws._adapter_settings import (
+    CLIENT_OBJECTS,
+    CLIENT_SETTINGS,
+    ClientHolder,
+    ClientLifecycle,
+    client_settings,
+    declared_model,
+    object_fields,
+    pydantic_fields,
+)
 from dashscope_ws.models import DEFAULT_MODEL, MULTIMODAL_GENERATION_PATH, lookup
 from dashscope_ws.protocol import generation_path
 
 __all__ = [
+    "CLIENT_OBJECTS",
     "CLIENT_SETTINGS",
     "MEDIA_KINDS",
     "ClientHolder",
@@ -40,148 +48,16 @@ __all__ = [
     "ToolArgumentsError",
     "check_content_for_model",
     "client_settings",
+    "declared_model",
     "is_multimodal",
     "json_schema_response_format",
     "media_part",
+    "object_fields",
     "parse_tool_arguments",
+    "pydantic_fields",
     "text_part",
     "wire_tool_choice",
 ]
-
-# --------------------------------------------------------------------------- the client
-
-
-# The connection settings both adapters expose as fields, with the core's names.
-CLIENT_SETTINGS = (
-    "workspace", "base_url", "region", "workspace_in_host", "timeout", "connect_timeout",
-    "max_retries", "allow_insecure_http",
-)  # fmt: skip
-
-
-def client_settings(source: object, *, api_key: object) -> dict[str, Any]:
-    """``DashScopeClient`` keyword arguments from an object's :data:`CLIENT_SETTINGS`.
-
-    ``api_key`` is passed separately because each framework stores it its own way
-    (a plain string or a ``SecretStr``; the core takes either).
-
-    Example:
-        >>> from types import SimpleNamespace
-        >>> fields = {**dict.fromkeys(CLIENT_SETTINGS), "workspace": "ws-1"}
-        >>> client_settings(SimpleNamespace(**fields), api_key=None)["workspace"]
-        'ws-1'
-    """
-    return {"api_key": api_key, **{name: getattr(source, name) for name in CLIENT_SETTINGS}}
-
-
-class ClientHolder:
-    """One adapter object's lazily built core client.
-
-    ``get(settings)`` returns the client for ``settings`` (the ``DashScopeClient``
-    keyword arguments), building it on first use and rebuilding it, after closing the
-    old one, when the settings differ from the last call: a field changed in place
-    takes effect. Copies, deep copies and pickles start empty, because connection
-    pools are not copyable and belong to the original object.
-
-    Example:
-        >>> import copy
-        >>> holder = ClientHolder()
-        >>> client = holder.get({"api_key": "sk-test", "workspace": "ws-1"})
-        >>> holder.get({"api_key": "sk-test", "workspace": "ws-1"}) is client
-        True
-        >>> copy.copy(holder).built, holder.built
-        (False, True)
-        >>> holder.close(); holder.built
-        False
-    """
-
-    __slots__ = ("_client", "_lock", "_settings")
-
-    def __init__(self) -> None:
-        self._client: DashScopeClient | None = None
-        self._settings: dict[str, Any] | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def built(self) -> bool:
-        """True while a client is held (built and not yet closed)."""
-        return self._client is not None
-
-    def get(self, settings: Mapping[str, Any]) -> DashScopeClient:
-        """The client for ``settings``, built on first use or when they changed."""
-        wanted = dict(settings)
-        with self._lock:
-            stale = self._client if self._settings != wanted else None
-            if self._client is None or stale is not None:
-                self._client = DashScopeClient(**wanted)
-                self._settings = wanted
-            client = self._client
-        if stale is not None:
-            stale.close()  # its pools would otherwise leak until garbage collection
-        return client
-
-    def take(self) -> DashScopeClient | None:
-        """Detach and return the client (the next :meth:`get` builds a new one)."""
-        with self._lock:
-            client, self._client, self._settings = self._client, None, None
-        return client
-
-    def close(self) -> None:
-        """Close the client's connection pools (a no-op if none was built)."""
-        client = self.take()
-        if client is not None:
-            client.close()
-
-    async def aclose(self) -> None:
-        """Async :meth:`close`: also closes the aiohttp session on the running loop."""
-        client = self.take()
-        if client is not None:
-            await client.aclose()
-
-    def fresh(self) -> ClientHolder:
-        """An empty holder, what every copy of the owning object gets."""
-        return ClientHolder()
-
-    def __copy__(self) -> ClientHolder:
-        return self.fresh()
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> ClientHolder:
-        return self.fresh()
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (ClientHolder, ())
-
-    def __repr__(self) -> str:
-        # Never the settings: they hold the API key.
-        return f"ClientHolder(built={self.built})"
-
-
-class ClientLifecycle(Closeable):
-    """Mixin: ``close``/``aclose`` and the context-manager protocols over a holder.
-
-    The class mixing it in provides ``_client_holder`` (a :class:`ClientHolder`).
-    The object stays usable after closing: its next call builds a fresh client.
-
-    Example:
-        >>> class Thing(ClientLifecycle):
-        ...     def __init__(self) -> None:
-        ...         self._client_holder = ClientHolder()
-        >>> with Thing() as thing:
-        ...     _ = thing._client_holder.get({"api_key": "sk-test"})
-        >>> thing._client_holder.built
-        False
-    """
-
-    if TYPE_CHECKING:
-        _client_holder: ClientHolder
-
-    def close(self) -> None:
-        """Close the cached client's connection pools (a no-op if none was built)."""
-        self._client_holder.close()
-
-    async def aclose(self) -> None:
-        """Async :meth:`close`: closes the aiohttp session on the running loop too."""
-        await self._client_holder.aclose()
-
 
 # --------------------------------------------------------------------------- tools
 

@@ -251,7 +251,6 @@ def build_app_request(
         config.url(path, workspace=workspace),
         config.headers(workspace=workspace, stream=stream),
         body,
-        stream=stream,
     )
 
 

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from .cli_batch import add_batch
 from .client import DashScopeClient
-from .demo import connection
+from .config import validate_workspace
 from .errors import DashScopeError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -32,6 +32,29 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 DEFAULT_CHAT_MODEL = "qwen-plus"
 Adder = Callable[[Any], None]  # argparse's subparsers action type is private
 Messages = list[dict[str, Any]]
+
+
+@contextmanager
+def connection(err: TextIO, workspace: str | None = None) -> Iterator[dict[str, Any]]:
+    """Connection settings for a client or an adapter: the real service, or the emulator.
+
+    With ``DASHSCOPE_API_KEY`` set, only an explicit ``workspace`` is passed on; the key and
+    every other setting come from the environment as usual. Without it, the embedded
+    emulator serves for the duration of the ``with`` block, and ``err`` is told so.
+    """
+    if os.environ.get("DASHSCOPE_API_KEY"):
+        yield {"workspace": workspace} if workspace else {}
+        return
+    from .emulator import SUB_KEY, SUB_WORKSPACE, Emulator
+
+    ws = validate_workspace(workspace or SUB_WORKSPACE)  # before starting a server for nothing
+    with Emulator() as emu:
+        print(
+            f"DASHSCOPE_API_KEY is not set: running against the local emulator at "
+            f"{emu.base_url} as the sub-account in workspace {ws}.",
+            file=err,
+        )
+        yield {"api_key": SUB_KEY, "workspace": ws, "base_url": emu.base_url}
 
 
 def _common_options() -> argparse.ArgumentParser:

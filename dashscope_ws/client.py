@@ -4,8 +4,10 @@ Every request is built, and every answer parsed, by the pure modules (``protocol
 ``sse``, ``accumulate``, ``retrieval``); retry decisions come from ``retry``. What is left
 here is the driver loop — send, parse or feed the decoder, on error ask the policy, sleep,
 try again — written once for ``time.sleep`` + ``requests`` and once for ``asyncio.sleep`` +
-``aiohttp``. The bookkeeping both loops share (attempt counting, "has this stream yielded
-yet?", a fresh decoder per attempt) lives in :class:`_Plan`, so each loop is a few lines.
+``aiohttp``. The bookkeeping both loops share (attempts, retry decisions, logging, usage)
+lives in :class:`~dashscope_ws._calls.Call`, and the stream loops in
+:mod:`dashscope_ws.streams`, so each loop is a few lines. Transports are pluggable
+(:mod:`dashscope_ws.transports`); ``aiohttp`` is imported on the first async call.
 
 Errors mid-stream: once a stream has yielded its first chunk it is never retried (the
 caller has already seen output); the error propagates. A connection cut mid-stream raises
@@ -17,31 +19,37 @@ ends cleanly but without its final event raises
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._apps_client import AppMethods
-from ._async import AsyncTransport
+from ._calls import Call
 from ._closeable import Closeable
-from ._sync import RawResponse, SyncTransport
-from .accumulate import ChatAccumulator
+from ._parsers import chat_decoder, chat_parser, embedding_parser, rerank_parser
+from ._sync import RequestsTransport
 from .config import ClientConfig, SecretStr
 from .errors import DashScopeError
-from .protocol import HTTPRequest, build_chat_request, parse_chat_response, requires_streaming
+from .http import HTTPRequest, RawResponse
+from .protocol import build_chat_request, requires_streaming
 from .retrieval import (
     EmbeddingBatch,
     build_embedding_request,
     build_rerank_request,
     embedding_batches,
     merge_embedding_batches,
-    parse_embedding_response,
-    parse_rerank_response,
 )
 from .retry import RetryPolicy
-from .sse import ChatStreamDecoder
-from .types import ChatChunk, ChatResult, EmbeddingResult, RerankResult
+from .streams import AsyncChatStream, AsyncStream, ChatStream, Decoder, Stream, make_driver
+from .types import ChatResult, EmbeddingResult, RerankResult
 from .workspace import WorkspaceMethods
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .settings import ClientSettings, UsageSink
+    from .transports import AsyncTransport, Transport
 
 __all__ = ["DashScopeClient"]
 
@@ -50,62 +58,25 @@ Messages = Sequence[Mapping[str, Any]]
 Parser = Callable[[RawResponse], T]
 
 
-class _Plan:
-    """The I/O-free half of one call's driver loop, shared by the sync and async loops."""
-
-    def __init__(self, policy: RetryPolicy, model: str = "") -> None:
-        self._policy = policy
-        self._model = model
-        self._attempts = 0
-        self._decoder = ChatStreamDecoder(model=model)
-        self.yielded = False
-
-    def start(self) -> None:
-        """Begin an attempt: a stream retried from scratch needs a fresh decoder."""
-        self._decoder = ChatStreamDecoder(model=self._model)
-
-    def feed(self, data: bytes) -> list[ChatChunk]:
-        """Decode one read (an error after chunks in it is raised by the next call)."""
-        return self._seen(self._decoder.feed(data))
-
-    def finish(self) -> list[ChatChunk]:
-        """End of body; raises if the stream failed or never sent its final event."""
-        return self._seen(self._decoder.close())
-
-    def _seen(self, chunks: list[ChatChunk]) -> list[ChatChunk]:
-        self.yielded = self.yielded or bool(chunks)
-        return chunks
-
-    def backoff(self, error: DashScopeError) -> float:
-        """Seconds to wait before the next attempt; re-raises ``error`` when there is none."""
-        self._attempts += 1
-        delay = None if self.yielded else self._policy.delay(self._attempts, error)
-        if delay is None:
-            raise error
-        return delay
-
-
 class DashScopeClient(WorkspaceMethods, AppMethods, Closeable):
     """DashScope client with blocking and asyncio methods on one object.
 
     Settings are resolved once (arguments > environment > defaults, see
-    :meth:`ClientConfig.resolve`). Each client owns its connection pools; two clients with
-    different keys or workspaces never share a session, header or setting. ``model`` and
-    ``workspace`` can be chosen per call without changing the client.
+    :meth:`ClientConfig.resolve` and :mod:`dashscope_ws.settings` for the full list).
+    Each client owns its connection pools, built on first use (``aiohttp`` is imported only
+    when an async method is first called); two clients with different keys or workspaces
+    never share a session, header or setting. ``model`` and ``workspace`` can be chosen
+    per call without changing the client. A client pickles as its settings (the key
+    included, like the adapters); the copy builds its own pools.
 
     Args:
-        api_key: DashScope API key (else ``DASHSCOPE_API_KEY``).
-        workspace: workspace id sent as ``X-DashScope-WorkSpace`` (else ``DASHSCOPE_WORKSPACE``).
-        base_url: API root ending in ``/api/v1`` (else ``DASHSCOPE_BASE_URL`` or the region's).
-        region: region name, used when no ``base_url`` is given.
-        workspace_in_host: address the workspace by host ``{ws}.{region}.maas.aliyuncs.com``.
-        timeout: read timeout in seconds; for streams the longest gap between reads.
-        connect_timeout: connect timeout in seconds.
-        max_retries: retries after the first attempt for 429, 5xx and connection errors.
-        allow_insecure_http: allow sending the key over ``http://`` to a non-loopback host.
-        default_headers: extra headers for every request.
         config: a ready :class:`ClientConfig` (the other settings must then be omitted).
         retry_policy: backoff policy; defaults to ``RetryPolicy(config.max_retries)``.
+        transport: a :class:`~dashscope_ws.transports.Transport` (default: ``requests``).
+        async_transport: an :class:`~dashscope_ws.transports.AsyncTransport` (default: ``aiohttp``).
+        usage_tracker: a :class:`~dashscope_ws.settings.UsageSink` told every call's usage.
+        **settings: :class:`~dashscope_ws.settings.ClientSettings` (``api_key``,
+            ``workspace``, ``base_url``, ``timeout``, ``proxy``, ...).
 
     Example:
         >>> from dashscope_ws.emulator import Emulator, MAIN_KEY
@@ -119,45 +90,37 @@ class DashScopeClient(WorkspaceMethods, AppMethods, Closeable):
     def __init__(
         self,
         *,
-        api_key: str | SecretStr | None = None,
-        workspace: str | None = None,
-        base_url: str | None = None,
-        region: str | None = None,
-        workspace_in_host: bool | None = None,
-        timeout: float | None = None,
-        connect_timeout: float | None = None,
-        max_retries: int | None = None,
-        allow_insecure_http: bool | None = None,
-        default_headers: Mapping[str, str] | None = None,
         config: ClientConfig | None = None,
         retry_policy: RetryPolicy | None = None,
+        transport: Transport | None = None,
+        async_transport: AsyncTransport | None = None,
+        usage_tracker: UsageSink | None = None,
+        **settings: Unpack[ClientSettings],
     ) -> None:
-        settings = {
-            "api_key": api_key,
-            "workspace": workspace,
-            "base_url": base_url,
-            "region": region,
-            "workspace_in_host": workspace_in_host,
-            "timeout": timeout,
-            "connect_timeout": connect_timeout,
-            "max_retries": max_retries,
-            "allow_insecure_http": allow_insecure_http,
-            "default_headers": default_headers,
-        }
+        if isinstance(settings.get("api_key"), str):
+            # No plain key in this frame's locals from here on.
+            settings["api_key"] = SecretStr(settings.pop("api_key"))  # type: ignore[arg-type]
         if config is not None:
             given = sorted(name for name, value in settings.items() if value is not None)
             if given:
                 raise ValueError(f"pass either config= or settings, not both (got {given})")
             self.config = config
         else:
-            self.config = ClientConfig.resolve(**settings)  # type: ignore[arg-type]
+            self.config = ClientConfig.resolve(**settings)
         self.retry_policy = retry_policy or RetryPolicy(self.config.max_retries)
-        transport_timeouts = {
-            "timeout": self.config.timeout,
-            "connect_timeout": self.config.connect_timeout,
-        }
-        self._sync = SyncTransport(**transport_timeouts)
-        self._async = AsyncTransport(**transport_timeouts)
+        self.usage_tracker = usage_tracker
+        self._given = (transport, async_transport)
+        self._sync: Transport = transport or RequestsTransport.from_config(self.config)
+        self._async_transport = async_transport
+
+    @property
+    def _async(self) -> AsyncTransport:
+        """The async transport, built (and ``aiohttp`` imported) on first use."""
+        if self._async_transport is None:
+            from ._async import AiohttpTransport
+
+            self._async_transport = AiohttpTransport.from_config(self.config)
+        return self._async_transport
 
     def __repr__(self) -> str:
         return (
@@ -165,51 +128,68 @@ class DashScopeClient(WorkspaceMethods, AppMethods, Closeable):
             f"workspace={self.config.workspace!r}, api_key={self.config.api_key!r})"
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Settings only: pools are rebuilt on first use. Given transports travel as they are.
+        transport, async_transport = self._given
+        return (
+            _rebuild_client,
+            (self.config, self.retry_policy, transport, async_transport, self.usage_tracker),
+        )
+
     # ------------------------------------------------------------------ driver loops
 
-    def _call(self, request: HTTPRequest, parse: Parser[T]) -> T:
-        plan = _Plan(self.retry_policy)
-        while True:
-            try:
-                return parse(self._sync.send(request))
-            except DashScopeError as error:
-                time.sleep(plan.backoff(error))
+    def _prepared(self, request: HTTPRequest) -> HTTPRequest:
+        """The request with this client's key, its body encoded (a typed error if it cannot be)."""
+        if request.api_key is None:
+            request = dataclasses.replace(request, api_key=self.config.api_key)
+        _ = request.content  # encoded once, before any attempt
+        return request
 
-    async def _acall(self, request: HTTPRequest, parse: Parser[T]) -> T:
-        plan = _Plan(self.retry_policy)
+    def _call(self, request: HTTPRequest, parse: Parser[T], *, kind: str | None = None) -> T:
+        """Send a unary request with retries; ``parse`` turns the answer into the result."""
+        request = self._prepared(request)
+        call = Call(request, self.retry_policy)
         while True:
+            call.start()
             try:
-                return parse(await self._async.send(request))
+                raw = self._sync.send(request)
+                result = parse(raw)
             except DashScopeError as error:
-                await asyncio.sleep(plan.backoff(error))
+                time.sleep(call.backoff(error))
+                continue
+            call.answered(raw, result)
+            call.record(self.usage_tracker, result, kind)
+            return result
 
-    def _stream(self, request: HTTPRequest, model: str) -> Iterator[ChatChunk]:
-        plan = _Plan(self.retry_policy, model)
+    async def _acall(self, request: HTTPRequest, parse: Parser[T], *, kind: str | None = None) -> T:
+        """Async :meth:`_call`."""
+        request = self._prepared(request)
+        call = Call(request, self.retry_policy)
         while True:
-            plan.start()
+            call.start()
             try:
-                with self._sync.stream(request) as body:
-                    for data in body:
-                        yield from plan.feed(data)
-                yield from plan.finish()
-                return
+                raw = await self._async.send(request)
+                result = parse(raw)
             except DashScopeError as error:
-                time.sleep(plan.backoff(error))
+                await asyncio.sleep(call.backoff(error))
+                continue
+            call.answered(raw, result)
+            call.record(self.usage_tracker, result, kind)
+            return result
 
-    async def _astream(self, request: HTTPRequest, model: str) -> AsyncIterator[ChatChunk]:
-        plan = _Plan(self.retry_policy, model)
-        while True:
-            plan.start()
-            try:
-                async with self._async.stream(request) as body:
-                    async for data in body:
-                        for chunk in plan.feed(data):
-                            yield chunk
-                for chunk in plan.finish():
-                    yield chunk
-                return
-            except DashScopeError as error:
-                await asyncio.sleep(plan.backoff(error))
+    def _driver(self, request: HTTPRequest, new_decoder: Callable[[], Decoder[T]]) -> Any:
+        request = self._prepared(request)
+        return make_driver(request, new_decoder, self.config, self.retry_policy, self.usage_tracker)
+
+    def _stream(self, request: HTTPRequest, new_decoder: Callable[[], Decoder[T]]) -> Stream[T]:
+        """A stream of ``new_decoder()``'s items; sent on first iteration, retried until then."""
+        return Stream(self._driver(request, new_decoder), self._sync)
+
+    def _astream(
+        self, request: HTTPRequest, new_decoder: Callable[[], Decoder[T]]
+    ) -> AsyncStream[T]:
+        """Async :meth:`_stream`."""
+        return AsyncStream(self._driver(request, new_decoder), self._async)
 
     # ------------------------------------------------------------------ chat
 
@@ -240,43 +220,41 @@ class DashScopeClient(WorkspaceMethods, AppMethods, Closeable):
         transparently. Raises the mapped :class:`~dashscope_ws.errors.DashScopeError`.
         """
         if requires_streaming(model, parameters):
-            accumulator = ChatAccumulator()
-            for chunk in self.stream_chat(messages, model=model, workspace=workspace, **parameters):
-                accumulator.add(chunk)
-            return accumulator.result()
+            with self.stream_chat(messages, model=model, workspace=workspace, **parameters) as s:
+                s._driver.limit(self.config.total_timeout)  # a unary call: one total deadline
+                return s.result()
         request = self._chat_request(messages, model, workspace, parameters, stream=False)
-        return self._call(request, _chat_parser(model))
+        return self._call(request, chat_parser(model))
 
     def stream_chat(
         self, messages: Messages, *, model: str, workspace: str | None = None, **parameters: Any
-    ) -> Iterator[ChatChunk]:
-        """Stream the reply as :class:`ChatChunk` deltas.
+    ) -> ChatStream:
+        """Stream the reply as :class:`ChatChunk` deltas (a :class:`ChatStream`).
 
-        Arguments are validated now; the request is sent on first iteration. The iterator
-        raises if the stream fails or ends before its final event.
+        Arguments are validated now; the request is sent on first iteration. The stream
+        raises if it fails or ends before its final event; ``result()`` folds it.
         """
         request = self._chat_request(messages, model, workspace, parameters, stream=True)
-        return self._stream(request, model)
+        return ChatStream(self._driver(request, chat_decoder(model)), self._sync)
 
     async def achat(
         self, messages: Messages, *, model: str, workspace: str | None = None, **parameters: Any
     ) -> ChatResult:
         """Async :meth:`chat`."""
         if requires_streaming(model, parameters):
-            accumulator = ChatAccumulator()
             stream = self.astream_chat(messages, model=model, workspace=workspace, **parameters)
-            async for chunk in stream:
-                accumulator.add(chunk)
-            return accumulator.result()
+            stream._driver.limit(self.config.total_timeout)
+            async with stream:
+                return await stream.aresult()
         request = self._chat_request(messages, model, workspace, parameters, stream=False)
-        return await self._acall(request, _chat_parser(model))
+        return await self._acall(request, chat_parser(model))
 
     def astream_chat(
         self, messages: Messages, *, model: str, workspace: str | None = None, **parameters: Any
-    ) -> AsyncIterator[ChatChunk]:
+    ) -> AsyncChatStream:
         """Async :meth:`stream_chat` (``async for chunk in client.astream_chat(...)``)."""
         request = self._chat_request(messages, model, workspace, parameters, stream=True)
-        return self._astream(request, model)
+        return AsyncChatStream(self._driver(request, chat_decoder(model)), self._async)
 
     # ------------------------------------------------------------------ embeddings
 
@@ -287,7 +265,7 @@ class DashScopeClient(WorkspaceMethods, AppMethods, Closeable):
         return [
             (
                 build_embedding_request(self.config, model=model, texts=batch, **options),
-                _embedding_parser(len(batch)),
+                embedding_parser(len(batch)),
             )
             for _, batch in embedding_batches(rows, model=model, batch_size=batch_size)
         ]
@@ -361,7 +339,7 @@ class DashScopeClient(WorkspaceMethods, AppMethods, Closeable):
         request = build_rerank_request(
             self.config, model=model, query=query, documents=documents, **options
         )
-        return request, _rerank_parser(model, documents)
+        return request, rerank_parser(model, documents)
 
     def rerank(
         self,
@@ -404,22 +382,27 @@ class DashScopeClient(WorkspaceMethods, AppMethods, Closeable):
     def close(self) -> None:
         """Close connection pools. Prefer :meth:`aclose` from async code."""
         self._sync.close()
-        self._async.close()
+        if self._async_transport is not None:
+            self._async_transport.close()
 
     async def aclose(self) -> None:
         """Close the pools (the async one of the running event loop)."""
         self._sync.close()
-        await self._async.aclose()
+        if self._async_transport is not None:
+            await self._async_transport.aclose()
 
 
-def _chat_parser(model: str) -> Parser[ChatResult]:
-    return lambda r: parse_chat_response(r.status, r.headers, r.body, model=model)
-
-
-def _embedding_parser(count: int) -> Parser[EmbeddingBatch]:
-    return lambda r: parse_embedding_response(r.status, r.headers, r.body, count=count)
-
-
-def _rerank_parser(model: str, documents: Sequence[str]) -> Parser[RerankResult]:
-    docs = list(documents)
-    return lambda r: parse_rerank_response(r.status, r.headers, r.body, model=model, documents=docs)
+def _rebuild_client(
+    config: ClientConfig,
+    policy: RetryPolicy,
+    transport: Transport | None,
+    async_transport: AsyncTransport | None,
+    usage_tracker: UsageSink | None,
+) -> DashScopeClient:
+    return DashScopeClient(
+        config=config,
+        retry_policy=policy,
+        transport=transport,
+        async_transport=async_transport,
+        usage_tracker=usage_tracker,
+    )

@@ -8,18 +8,26 @@ validated there, before any request is built.
 
 from __future__ import annotations
 
-import ipaddress
+import math
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from importlib import metadata
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from ._secret import SecretStr, check_plain_http, is_loopback, secret_key
+from .settings import ClientSettings
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_REGION",
     "DEFAULT_TIMEOUT",
@@ -28,6 +36,7 @@ __all__ = [
     "WORKSPACE_REGIONS",
     "ClientConfig",
     "SecretStr",
+    "is_loopback",
     "package_version",
     "validate_workspace",
 ]
@@ -49,6 +58,9 @@ DEFAULT_REGION = "cn-beijing"
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_CONNECTIONS = 1000
+"""Pool size on both transports (the limit the openai and anthropic SDKs use)."""
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 WORKSPACE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 # \Z, not $: "$" would accept a trailing newline.
@@ -72,40 +84,6 @@ def package_version() -> str:
 USER_AGENT = f"dashscope-ws/{package_version()}"
 
 
-class SecretStr:
-    """A string that never shows itself in ``repr``/``str`` (API keys).
-
-    Example:
-        >>> key = SecretStr("sk-123")
-        >>> (str(key), key.get_secret_value())
-        ('**********', 'sk-123')
-    """
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get_secret_value(self) -> str:
-        """The real value; call only where it is sent."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "'**********'"
-
-    def __str__(self) -> str:
-        return "**********"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SecretStr) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-
 def validate_workspace(workspace: str) -> str:
     """Return ``workspace`` if it is a valid id (it becomes a header and a host label).
 
@@ -120,15 +98,6 @@ def validate_workspace(workspace: str) -> str:
     return workspace
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _normalise_base_url(url: str) -> str:
     url = url.strip().rstrip("/")
     parts = urlsplit(url)
@@ -139,13 +108,17 @@ def _normalise_base_url(url: str) -> str:
     return url
 
 
-def _number(name: str, value: Any, kind: type[float] | type[int]) -> Any:
+def _number(name: str, value: Any, kind: type[float] | type[int], *, positive: bool = False) -> Any:
     try:
         number = kind(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
     if number < 0:
         raise ValueError(f"{name} must not be negative, got {value!r}")
+    if positive and number == 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
     return number
 
 
@@ -171,22 +144,17 @@ class ClientConfig:
     max_retries: int
     allow_insecure_http: bool
     default_headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    total_timeout: float = DEFAULT_CONNECT_TIMEOUT + DEFAULT_TIMEOUT
+    stream_timeout: float | None = None
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    proxy: str | None = None
+    verify: bool | str = True
+    trust_env: bool = True
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     @classmethod
     def resolve(
-        cls,
-        *,
-        api_key: str | SecretStr | None = None,
-        workspace: str | None = None,
-        base_url: str | None = None,
-        region: str | None = None,
-        workspace_in_host: bool | None = None,
-        timeout: float | None = None,
-        connect_timeout: float | None = None,
-        max_retries: int | None = None,
-        allow_insecure_http: bool | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        env: Mapping[str, str] | None = None,
+        cls, *, env: Mapping[str, str] | None = None, **settings: Unpack[ClientSettings]
     ) -> ClientConfig:
         """Resolve every setting once (arguments > environment > defaults) and validate.
 
@@ -194,33 +162,37 @@ class ClientConfig:
         host ``{workspace}.{region}.maas.aliyuncs.com`` and ignores an
         environment base URL; combining it with an explicit ``base_url`` is an
         error. Regions without a shared gateway imply ``workspace_in_host``.
+        Timeouts must be positive and finite; ``total_timeout`` defaults to
+        ``connect_timeout + timeout``.
 
         Raises:
-            ValueError: on a missing key or any invalid setting.
+            ValueError: on a missing key or any invalid setting (never echoing the key).
         """
-        env = os.environ if env is None else env
+        # Wrapped: a traceback printing this frame's locals must not print the environment.
+        environment = _Environment(os.environ if env is None else env)
+        del env
+        unknown = sorted(set(settings) - set(_SETTING_NAMES))
+        if unknown:
+            raise TypeError(f"unknown client settings: {unknown}")
 
-        def pick(value: Any, *names: str) -> Any:
+        def pick(name: str, *names: str) -> Any:
+            value = settings.get(name)
             if value is not None:
                 return value
-            for name in names:
-                if env.get(name):
-                    return env[name]
+            for var in names:
+                if environment.get(var):
+                    return environment[var]
             return None
 
-        key = pick(api_key, "DASHSCOPE_API_KEY")
-        secret = key if isinstance(key, SecretStr) else SecretStr(key or "")
-        raw_key = secret.get_secret_value()
-        if not raw_key.strip():
-            raise ValueError("no DashScope API key: pass api_key=... or set DASHSCOPE_API_KEY")
-        if any(ch in raw_key for ch in "\r\n\0"):
-            raise ValueError("the API key contains a line break or NUL character")
+        # Wrapped at once: no frame below holds the plain key.
+        secret = secret_key(pick("api_key", "DASHSCOPE_API_KEY"))
+        settings.pop("api_key", None)
 
-        ws = pick(workspace, "DASHSCOPE_WORKSPACE", "DASHSCOPE_WORKSPACE_ID")
+        ws = pick("workspace", "DASHSCOPE_WORKSPACE", "DASHSCOPE_WORKSPACE_ID")
         if ws is not None:
             ws = validate_workspace(ws)
 
-        reg = pick(region, "DASHSCOPE_REGION")
+        reg = pick("region", "DASHSCOPE_REGION")
         if reg is not None:
             reg = reg.strip()
             if reg not in WORKSPACE_REGIONS:
@@ -228,10 +200,10 @@ class ClientConfig:
                     f"unknown region {reg!r}; valid regions: {', '.join(WORKSPACE_REGIONS)}"
                 )
 
-        in_host = bool(workspace_in_host)
-        if in_host and base_url is not None:
+        in_host = bool(settings.get("workspace_in_host"))
+        if in_host and settings.get("base_url") is not None:
             raise ValueError("pass either base_url or workspace_in_host=True, not both")
-        url = None if in_host else pick(base_url, "DASHSCOPE_BASE_URL", "DASHSCOPE_HTTP_BASE_URL")
+        url = None if in_host else pick("base_url", "DASHSCOPE_BASE_URL", "DASHSCOPE_HTTP_BASE_URL")
         if url is not None:
             url = _normalise_base_url(url)
         else:
@@ -250,40 +222,59 @@ class ClientConfig:
             else:
                 url = REGIONS[effective_region]
 
-        insecure = bool(allow_insecure_http)
-        parts = urlsplit(url)
-        if parts.scheme == "http" and not insecure and not _is_loopback(parts.hostname or ""):
-            raise ValueError(
-                f"refusing to send the API key over plain http to {parts.hostname!r}: use "
-                "https, or pass allow_insecure_http=True"
-            )
+        insecure = bool(settings.get("allow_insecure_http"))
+        proxy = settings.get("proxy")
+        check_plain_http(url, proxy, insecure=insecure)
 
-        headers = dict(default_headers or {})
+        headers = dict(settings.get("default_headers") or {})
         for name, value in headers.items():
             if name.lower() in _RESERVED_HEADERS:
                 raise ValueError(f"default_headers may not set {name!r}: the client owns it")
             if any(ch in f"{name}{value}" for ch in "\r\n\0"):
                 raise ValueError(f"default header {name!r} contains a line break")
 
+        timeout = _seconds("timeout", pick("timeout", "DASHSCOPE_TIMEOUT"), DEFAULT_TIMEOUT)
+        connect = _seconds(
+            "connect_timeout", settings.get("connect_timeout"), DEFAULT_CONNECT_TIMEOUT
+        )
+        stream_timeout = settings.get("stream_timeout")
+        verify = settings.get("verify")
         return cls(
             api_key=secret,
             workspace=ws,
             base_url=url,
             region=reg,
             workspace_in_host=in_host,
-            timeout=_number(
-                "timeout", _default(pick(timeout, "DASHSCOPE_TIMEOUT"), DEFAULT_TIMEOUT), float
-            ),
-            connect_timeout=_number(
-                "connect_timeout", _default(connect_timeout, DEFAULT_CONNECT_TIMEOUT), float
-            ),
+            timeout=timeout,
+            connect_timeout=connect,
             max_retries=_number(
                 "max_retries",
-                _default(pick(max_retries, "DASHSCOPE_MAX_RETRIES"), DEFAULT_MAX_RETRIES),
+                _default(pick("max_retries", "DASHSCOPE_MAX_RETRIES"), DEFAULT_MAX_RETRIES),
                 int,
             ),
             allow_insecure_http=insecure,
             default_headers=MappingProxyType(headers),
+            total_timeout=_seconds(
+                "total_timeout", settings.get("total_timeout"), connect + timeout
+            ),
+            stream_timeout=None
+            if stream_timeout is None
+            else _seconds("stream_timeout", stream_timeout, 0.0),
+            max_response_bytes=_number(
+                "max_response_bytes",
+                _default(settings.get("max_response_bytes"), DEFAULT_MAX_RESPONSE_BYTES),
+                int,
+                positive=True,
+            ),
+            proxy=proxy or None,
+            verify=True if verify is None else verify,
+            trust_env=_default(settings.get("trust_env"), True),
+            max_connections=_number(
+                "max_connections",
+                _default(settings.get("max_connections"), DEFAULT_MAX_CONNECTIONS),
+                int,
+                positive=True,
+            ),
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -313,10 +304,13 @@ class ClientConfig:
         return f"{root}/{path.lstrip('/')}"
 
     def headers(self, *, workspace: str | None = None, stream: bool = False) -> dict[str, str]:
-        """Request headers; a per-call ``workspace`` overrides the configured one."""
+        """Request headers; a per-call ``workspace`` overrides the configured one.
+
+        Never ``Authorization``: the key travels as ``HTTPRequest.api_key`` and the
+        transport writes the header when it sends (see :mod:`dashscope_ws.http`).
+        """
         headers = dict(self.default_headers)
         headers.setdefault("User-Agent", USER_AGENT)
-        headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
         headers["Content-Type"] = "application/json"
         ws = self._workspace(workspace)
         if ws is not None:
@@ -330,8 +324,34 @@ class ClientConfig:
         return headers
 
 
+def _seconds(name: str, value: Any, default: float) -> float:
+    """A timeout: positive and finite (0, negative, NaN and inf are refused)."""
+    return float(_number(name, _default(value, default), float, positive=True))
+
+
+class _Environment:
+    """Read-only view of the environment whose ``repr`` shows nothing (it holds the key)."""
+
+    __slots__ = ("_env",)
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def get(self, name: str) -> str | None:
+        return self._env.get(name)
+
+    def __getitem__(self, name: str) -> str:
+        return self._env[name]
+
+    def __repr__(self) -> str:
+        return "<environment>"
+
+
 def _default(value: Any, default: Any) -> Any:
     return default if value is None else value
+
+
+_SETTING_NAMES = frozenset(ClientSettings.__annotations__)
 
 
 def _rebuild_config(state: dict[str, Any]) -> ClientConfig:

@@ -17,9 +17,10 @@ from contextlib import contextmanager
 from importlib import resources
 from typing import Any, TextIO
 
-from dashscope_ws.config import ClientConfig, validate_workspace
+from dashscope_ws.cli import connection
+from dashscope_ws.config import ClientConfig
 
-__all__ = ["connection", "require_frameworks", "run_demo", "sample_documents"]
+__all__ = ["require_frameworks", "run_demo", "sample_documents"]
 
 CHAT_MODEL = "qwen-plus"
 FRAMEWORKS = ("langchain_core", "llama_index.core")
@@ -51,29 +52,6 @@ def _installed(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except ModuleNotFoundError:  # the parent package is missing
         return False
-
-
-@contextmanager
-def connection(err: TextIO, workspace: str | None = None) -> Iterator[dict[str, Any]]:
-    """Connection settings for a client or an adapter: the real service, or the emulator.
-
-    With ``DASHSCOPE_API_KEY`` set, only an explicit ``workspace`` is passed on; the key and
-    every other setting come from the environment as usual. Without it, the embedded
-    emulator serves for the duration of the ``with`` block, and ``err`` is told so.
-    """
-    if os.environ.get("DASHSCOPE_API_KEY"):
-        yield {"workspace": workspace} if workspace else {}
-        return
-    from dashscope_ws.emulator import SUB_KEY, SUB_WORKSPACE, Emulator
-
-    ws = validate_workspace(workspace or SUB_WORKSPACE)  # before starting a server for nothing
-    with Emulator() as emu:
-        print(
-            f"DASHSCOPE_API_KEY is not set: running against the local emulator at "
-            f"{emu.base_url} as the sub-account in workspace {ws}.",
-            file=err,
-        )
-        yield {"api_key": SUB_KEY, "workspace": ws, "base_url": emu.base_url}
 
 
 @contextmanager

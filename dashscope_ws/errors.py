@@ -19,9 +19,11 @@ __all__ = [
     "ContentFilterError",
     "DashScopeError",
     "InternalServerError",
+    "InvalidRequestError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "StreamProtocolError",
     "error_from_response",
 ]
@@ -436,3 +438,23 @@ class UnsupportedModelError(DashScopeError, ValueError):
         super().__init__(f"model {model!r} cannot be called here: {reason}")
         self.model = model
         self.reason = reason
+
+
+class InvalidRequestError(DashScopeError, ValueError):
+    """The request cannot be sent as built (e.g. NaN, a set or bytes in the JSON body).
+
+    Raised before anything is sent, never retried.
+
+    Example:
+        >>> issubclass(InvalidRequestError, ValueError)
+        True
+    """
+
+
+class ResponseTooLargeError(DashScopeError):
+    """A non-streamed answer exceeded ``max_response_bytes``; the rest was not read.
+
+    Example:
+        >>> str(ResponseTooLargeError("answer larger than 10 bytes"))
+        'answer larger than 10 bytes'
+    """

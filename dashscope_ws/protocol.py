@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import models
 from .errors import UnsupportedModelError
+from .http import HTTPRequest
 from .models import MULTIMODAL_GENERATION_PATH, TEXT_GENERATION_PATH
 from .types import ChatResult, ToolCall
 from .wire import (
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from .config import ClientConfig
 
 __all__ = [
-    "CHAT_PARAMETERS",
     "MULTIMODAL_GENERATION_PATH",
     "TEXT_GENERATION_PATH",
     "HTTPRequest",
@@ -66,35 +65,7 @@ __all__ = [
     "requires_streaming",
 ]
 
-CHAT_PARAMETERS: frozenset[str] = frozenset(
-    {
-        "result_format", "incremental_output", "temperature", "top_p", "top_k", "max_tokens",
-        "max_input_tokens", "seed", "stop", "repetition_penalty", "presence_penalty",
-        "enable_search", "search_options", "tools", "tool_choice", "parallel_tool_calls",
-        "response_format", "enable_thinking", "thinking_budget", "enable_code_interpreter",
-        "logprobs", "top_logprobs", "n", "vl_high_resolution_images",
-        "vl_enable_image_hw_output", "output_format",
-    }
-)  # fmt: skip
-
 _ROLES = frozenset({"system", "user", "assistant", "tool", "function"})
-
-
-@dataclass(frozen=True)
-class HTTPRequest:
-    """A fully built HTTP request, ready for any transport.
-
-    Example:
-        >>> HTTPRequest("POST", "https://h/api/v1/x", {}, {"model": "m"}).method
-        'POST'
-    """
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    json: dict[str, Any] | None
-    stream: bool = False
-    content: bytes | None = None  # a raw body (multipart upload) sent instead of ``json``
 
 
 def generation_path(model: str, endpoint: str | None = None) -> str:
@@ -149,7 +120,6 @@ def build_chat_request(
         url=config.url(path, workspace=workspace),
         headers=config.headers(workspace=workspace, stream=stream),
         json=body,
-        stream=stream,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from .errors import APIConnectionError, APIStatusError, InternalServerError, RateLimitError
+from .errors import APIConnectionError, APIStatusError
 
 __all__ = ["MAX_RETRY_AFTER", "RetryPolicy"]
 
@@ -48,8 +48,11 @@ class RetryPolicy:
 
     @staticmethod
     def is_retryable(error: BaseException) -> bool:
-        """Connection errors (incl. timeouts), rate limits and server errors."""
-        return isinstance(error, (APIConnectionError, RateLimitError, InternalServerError))
+        """Connection errors (incl. timeouts), and status errors whose ``retryable`` is set
+        (rate limits and server errors: see :mod:`dashscope_ws.errors`)."""
+        if isinstance(error, APIStatusError):
+            return bool(error.retryable)
+        return isinstance(error, APIConnectionError)
 
     def delay(self, attempt: int, error: BaseException) -> float | None:
         """Seconds to wait before the next attempt, or ``None`` to give up.

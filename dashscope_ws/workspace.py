@@ -41,8 +41,8 @@ from urllib.parse import urlencode
 from .protocol import HTTPRequest, load_success_body
 
 if TYPE_CHECKING:
-    from ._sync import RawResponse
     from .config import ClientConfig
+    from .http import RawResponse
 
 __all__ = [
     "PERMISSIONS_PATH",

@@ -15,10 +15,21 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, overload
 
 from langchain_core.utils import secret_from_env
-from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+)
 from typing_extensions import Self
 
-from dashscope_ws.adapters import ClientHolder, ClientLifecycle, client_settings
+from dashscope_ws._adapter_settings import ConnectionFields
+from dashscope_ws.adapters import (
+    ClientHolder,
+    ClientLifecycle,
+    client_settings,
+)
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.config import validate_workspace
 
@@ -42,7 +53,7 @@ else:
 _key_from_env: Callable[[], Any] = secret_from_env("DASHSCOPE_API_KEY", default=None)
 
 
-class DashScopeClientSettings(ClientLifecycle, BaseModel):
+class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
     """Connection settings, the lazily built per-instance core client, and its lifecycle.
 
     Every field left at ``None`` is resolved by the core exactly as
@@ -70,22 +81,8 @@ class DashScopeClientSettings(ClientLifecycle, BaseModel):
         validation_alias=AliasChoices("api_key", "dashscope_api_key"),
     )
     """DashScope API key (alias ``dashscope_api_key``); defaults to ``DASHSCOPE_API_KEY``."""
-    workspace: str | None = None
-    """Workspace id sent as ``X-DashScope-WorkSpace`` (needed by sub-workspace keys)."""
-    base_url: str | None = None
-    """API root ending in ``/api/v1``; overrides ``region``."""
-    region: str | None = None
-    """Region name (e.g. ``"cn-beijing"``, ``"ap-southeast-1"``) selecting the endpoint."""
-    workspace_in_host: bool | None = None
-    """Address the workspace by host name instead of (only) the header."""
-    timeout: float | None = Field(default=None, gt=0)
-    """Read timeout in seconds; for streams the longest silence allowed between reads."""
-    connect_timeout: float | None = Field(default=None, gt=0)
-    """Connection timeout in seconds (core default 10)."""
-    max_retries: int | None = Field(default=None, ge=0)
-    """Retries of the core client (429, 5xx, connection errors; never mid-stream)."""
-    allow_insecure_http: bool | None = None
-    """Allow sending the key over ``http://`` to a non-loopback host (off by default)."""
+    # The connection settings (workspace, base_url, timeout, proxy, ...) and the client's
+    # objects (transport, async_transport, usage_tracker) come from ConnectionFields.
 
     _client_holder: ClientHolder = PrivateAttr(default_factory=ClientHolder)
 

@@ -31,8 +31,10 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import AliasChoices, ConfigDict, Field, model_validator
 
 from dashscope_ws import tokens, types
+from dashscope_ws._adapter_settings import GenerationFields
 from dashscope_ws.adapters import json_schema_response_format, wire_tool_choice
 from dashscope_ws.models import ModelInfo, lookup
+from dashscope_ws.settings import GENERATION_PARAMETERS
 from langchain_dashscope_ws._convert import (
     StreamConverter,
     message_to_wire,
@@ -44,11 +46,10 @@ from langchain_dashscope_ws.errors import translate_errors
 
 __all__ = ["ChatDashScope"]
 
-# Fields sent as wire `parameters` (None = let the service decide).
-_PARAMETER_FIELDS = (
-    "temperature", "top_p", "top_k", "max_tokens", "seed", "stop", "repetition_penalty",
-    "presence_penalty", "enable_search", "enable_thinking", "thinking_budget",
-)  # fmt: skip
+# Fields sent as wire `parameters` (None = let the service decide): the declared
+# generation parameters (one declaration for both adapters, same validation) and `stop`.
+_PARAMETER_FIELDS = (*(p.name for p in GENERATION_PARAMETERS), "stop")
+
 # Per-call keyword arguments that are not wire parameters.
 _CALL_OPTIONS = ("model", "workspace")
 
@@ -84,7 +85,7 @@ class _Call:
         return {"model": self.model, "workspace": self.workspace, **self.parameters}
 
 
-class ChatDashScope(DashScopeClientSettings, BaseChatModel):
+class ChatDashScope(DashScopeClientSettings, GenerationFields, BaseChatModel):
     """Alibaba Cloud DashScope (Model Studio / Qwen) chat model, workspace-aware.
 
     Settings resolve like the core client: arguments, then ``DASHSCOPE_API_KEY``,
@@ -119,18 +120,8 @@ class ChatDashScope(DashScopeClientSettings, BaseChatModel):
     # validation_alias (not alias): type checkers then see `model=` in the signature.
     model: str = Field(default="qwen-plus", validation_alias=AliasChoices("model", "model_name"))
     """Model to call, e.g. ``"qwen-plus"``, ``"qwen-max"``, ``"qwq-plus"``, ``"qwen-vl-plus"``."""
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    max_tokens: int | None = None
-    seed: int | None = None
+    # temperature, top_p, ... come from GenerationFields (dashscope_ws.settings).
     stop: list[str] | str | None = None
-    repetition_penalty: float | None = None
-    presence_penalty: float | None = None
-    enable_search: bool | None = None
-    enable_thinking: bool | None = None
-    """Hybrid thinking; ``True`` makes the model stream-only (handled transparently)."""
-    thinking_budget: int | None = None
     streaming: bool = False
     """Make ``invoke`` go through the stream (``.stream()`` streams regardless)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
@@ -262,15 +253,13 @@ class ChatDashScope(DashScopeClientSettings, BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         call = self._prepare(messages, stop, kwargs)
         converter = StreamConverter(model=call.model)
-        with translate_errors():
-            stream = self._get_client().stream_chat(call.messages, **call.kwargs())
-            try:
-                for chunk in stream:
-                    yield converter.generation(chunk)
-            finally:  # release the connection if the consumer stops early
-                close = getattr(stream, "close", None)
-                if close is not None:
-                    close()
+        # `with`: the connection is released if the consumer stops early.
+        with (
+            translate_errors(),
+            self._get_client().stream_chat(call.messages, **call.kwargs()) as stream,
+        ):
+            for chunk in stream:
+                yield converter.generation(chunk)
         if (closing := converter.close()) is not None:
             yield ChatGenerationChunk(message=closing)
 
@@ -284,14 +273,9 @@ class ChatDashScope(DashScopeClientSettings, BaseChatModel):
         call = self._prepare(messages, stop, kwargs)
         converter = StreamConverter(model=call.model)
         with translate_errors():
-            stream = self._get_client().astream_chat(call.messages, **call.kwargs())
-            try:
+            async with self._get_client().astream_chat(call.messages, **call.kwargs()) as stream:
                 async for chunk in stream:
                     yield converter.generation(chunk)
-            finally:
-                aclose = getattr(stream, "aclose", None)
-                if aclose is not None:
-                    await aclose()
         if (closing := converter.close()) is not None:
             yield ChatGenerationChunk(message=closing)
 

@@ -17,10 +17,18 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr, field_validator
+from llama_index.core.bridge.pydantic import (
+    PrivateAttr,
+    field_validator,
+)
 from typing_extensions import Self
 
-from dashscope_ws.adapters import ClientHolder, ClientLifecycle, client_settings
+from dashscope_ws._adapter_settings import ConnectionFields
+from dashscope_ws.adapters import (
+    ClientHolder,
+    ClientLifecycle,
+    client_settings,
+)
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.config import SecretStr, validate_workspace
 
@@ -38,7 +46,7 @@ def secret_value(api_key: str | _HasSecret | None) -> str | None:
     return api_key.get_secret_value()
 
 
-class DashScopeClientSettings(ClientLifecycle, BaseModel):
+class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
     """Mixin: connection settings, a lazily created per-instance core client, its lifecycle.
 
     Subclasses pop ``api_key`` in their ``__init__``, call ``super().__init__``
@@ -60,34 +68,8 @@ class DashScopeClientSettings(ClientLifecycle, BaseModel):
         (False, 'ws-1')
     """
 
-    workspace: str | None = Field(
-        default=None,
-        description="Workspace id sent as X-DashScope-WorkSpace (env DASHSCOPE_WORKSPACE).",
-    )
-    base_url: str | None = Field(
-        default=None,
-        description="API root ending in /api/v1 (env DASHSCOPE_BASE_URL); wins over region.",
-    )
-    region: str | None = Field(
-        default=None, description="Region name, e.g. 'cn-beijing' (env DASHSCOPE_REGION)."
-    )
-    workspace_in_host: bool | None = Field(
-        default=None, description="Address the workspace by host name, not only the header."
-    )
-    timeout: float | None = Field(
-        default=None, description="Read timeout in seconds (for streams, the max gap).", gt=0
-    )
-    connect_timeout: float | None = Field(
-        default=None, description="Connection timeout in seconds (core default 10).", gt=0
-    )
-    max_retries: int | None = Field(
-        default=None,
-        description="Retries on 429, 5xx, connection errors (env DASHSCOPE_MAX_RETRIES, else 2).",
-        ge=0,
-    )
-    allow_insecure_http: bool | None = Field(
-        default=None, description="Allow sending the key over http:// to a non-loopback host."
-    )
+    # The connection settings (workspace, base_url, timeout, proxy, ...) and the client's
+    # objects (transport, async_transport, usage_tracker) come from ConnectionFields.
 
     _api_key: SecretStr | None = PrivateAttr(default=None)
     _client_holder: ClientHolder = PrivateAttr(default_factory=ClientHolder)

@@ -42,7 +42,9 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
 
+from dashscope_ws._adapter_settings import GenerationFields
 from dashscope_ws.models import lookup
+from dashscope_ws.settings import GENERATION_PARAMETERS
 from llamaindex_dashscope_ws._convert import (
     keep_first_tool_call,
     resolve_tool_choice,
@@ -64,24 +66,13 @@ dispatcher = get_dispatcher(__name__)
 
 DEFAULT_MODEL = "qwen-plus"
 
-# Instance fields sent as wire ``parameters`` (None means "service default": the
-# core drops None-valued parameters).
-_PARAMETER_FIELDS = (
-    "temperature",
-    "top_p",
-    "top_k",
-    "max_tokens",
-    "seed",
-    "stop",
-    "repetition_penalty",
-    "presence_penalty",
-    "enable_search",
-    "enable_thinking",
-    "thinking_budget",
-)
+# Instance fields sent as wire ``parameters`` (None means "service default": the core
+# drops None-valued parameters): the declared generation parameters (one declaration for
+# both adapters, same validation) and ``stop``.
+_PARAMETER_FIELDS = (*(p.name for p in GENERATION_PARAMETERS), "stop")
 
 
-class DashScope(DashScopeClientSettings, FunctionCallingLLM):
+class DashScope(DashScopeClientSettings, GenerationFields, FunctionCallingLLM):
     """Alibaba Cloud DashScope (Model Studio / Qwen) chat models, workspace-aware.
 
     A drop-in for ``llama_index.llms.dashscope.DashScope`` (``model_name=`` is
@@ -121,17 +112,8 @@ class DashScope(DashScopeClientSettings, FunctionCallingLLM):
     """
 
     model: str = Field(default=DEFAULT_MODEL, description="The DashScope model to call.")
-    temperature: float | None = Field(default=None, ge=0.0, lt=2.0)
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
-    top_k: int | None = Field(default=None, ge=0)
-    max_tokens: int | None = Field(default=None, gt=0, description="Output cap (None: none).")
-    seed: int | None = Field(default=None, ge=0)
+    # temperature, top_p, ... come from GenerationFields (dashscope_ws.settings).
     stop: str | list[str] | None = Field(default=None)
-    repetition_penalty: float | None = Field(default=None, gt=0.0)
-    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
-    enable_search: bool | None = Field(default=None)
-    enable_thinking: bool | None = Field(default=None)
-    thinking_budget: int | None = Field(default=None, gt=0)
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra wire parameters sent on every call."
     )
@@ -214,8 +196,9 @@ class DashScope(DashScopeClientSettings, FunctionCallingLLM):
 
         def gen() -> ChatResponseGen:
             folder = StreamFolder()
-            for chunk in chunks:
-                yield folder.add(chunk)
+            with chunks:  # released if the consumer stops early
+                for chunk in chunks:
+                    yield folder.add(chunk)
 
         return gen()
 
@@ -257,8 +240,9 @@ class DashScope(DashScopeClientSettings, FunctionCallingLLM):
 
         async def gen() -> ChatResponseAsyncGen:
             folder = StreamFolder()
-            async for chunk in chunks:
-                yield folder.add(chunk)
+            async with chunks:  # released if the consumer stops early
+                async for chunk in chunks:
+                    yield folder.add(chunk)
 
         return gen()
 

@@ -147,7 +147,7 @@ def upload_request(
     headers = _headers(config, workspace)
     headers["Content-Type"] = ctype
     url = compatible_mode_url(config, "files", workspace=workspace)
-    return HTTPRequest("POST", url, headers, None, content=body)
+    return HTTPRequest("POST", url, headers, None, body=body)
 
 
 def create_request(

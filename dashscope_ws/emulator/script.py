@@ -184,7 +184,8 @@ class RecordedRequest:
 
     method: str
     path: str
-    headers: Mapping[str, str]
+    # Not in repr: the log must never print the Authorization header (the key).
+    headers: Mapping[str, str] = field(repr=False)
     json: Any
     started: float
     finished: float | None = None

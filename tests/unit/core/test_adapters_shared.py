@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 import pickle
 import subprocess
@@ -13,8 +12,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from dashscope_ws import DashScopeClient, adapters
+from dashscope_ws import _adapter_settings
 from dashscope_ws.adapters import (
+    CLIENT_OBJECTS,
     CLIENT_SETTINGS,
     ClientHolder,
     ClientLifecycle,
@@ -29,6 +29,7 @@ from dashscope_ws.adapters import (
 )
 from dashscope_ws.config import ClientConfig
 from dashscope_ws.protocol import build_chat_request
+from dashscope_ws.settings import ClientSettings
 
 KEY = "sk-holder-secret"
 
@@ -56,7 +57,7 @@ class FakeClient:
 @pytest.fixture
 def fake_client(monkeypatch: pytest.MonkeyPatch) -> type[FakeClient]:
     FakeClient.built = []
-    monkeypatch.setattr(adapters, "DashScopeClient", FakeClient)
+    monkeypatch.setattr(_adapter_settings, "DashScopeClient", FakeClient)
     return FakeClient
 
 
@@ -191,9 +192,10 @@ def test_client_settings_reads_every_connection_setting() -> None:
         setattr(source, name, f"value-{position}")
     settings = client_settings(source, api_key=KEY)
     assert settings.pop("api_key") == KEY
+    assert {name: settings.pop(name) for name in CLIENT_OBJECTS} == dict.fromkeys(CLIENT_OBJECTS)
     assert settings == {name: f"value-{i}" for i, name in enumerate(CLIENT_SETTINGS)}
     # Every setting is a DashScopeClient keyword.
-    assert set(CLIENT_SETTINGS) <= set(inspect.signature(DashScopeClient).parameters)
+    assert set(CLIENT_SETTINGS) <= set(ClientSettings.__annotations__)
 
 
 # --------------------------------------------------------------------------- tool_choice

@@ -224,7 +224,9 @@ def test_repr_and_errors_never_show_the_key(make_client: MakeClient) -> None:
 
 def test_chunks_before_an_error_event_in_the_same_read_are_not_lost() -> None:
     from dashscope_ws import InternalServerError, RetryPolicy
-    from dashscope_ws.client import _Plan
+    from dashscope_ws._calls import Call
+    from dashscope_ws.http import HTTPRequest
+    from dashscope_ws.sse import ChatStreamDecoder
 
     def event(text: str) -> bytes:
         message = {"content": text, "role": "assistant"}
@@ -234,15 +236,15 @@ def test_chunks_before_an_error_event_in_the_same_read_are_not_lost() -> None:
         return f"id:1\nevent:result\n:HTTP_STATUS/200\ndata:{payload}\n\n".encode()
 
     error = b'event:error\n:HTTP_STATUS/500\ndata:{"code":"InternalError","message":"boom"}\n\n'
-    plan = _Plan(RetryPolicy(2), "qwen-plus")
-    plan.start()
-    chunks = plan.feed(event("a") + event("b") + error)  # one read, as a proxy might deliver it
+    decoder = ChatStreamDecoder(model="qwen-plus")
+    chunks = decoder.feed(event("a") + event("b") + error)  # one read, as a proxy might deliver it
     assert [c.text for c in chunks] == ["a", "b"]
     with pytest.raises(InternalServerError):
-        plan.finish()
-    assert plan.yielded
+        decoder.close()
+    call = Call(HTTPRequest("POST", "https://h/api/v1/x", {}, {}), RetryPolicy(2))
     with pytest.raises(InternalServerError):  # and it is not retried: output was yielded
-        plan.backoff(InternalServerError(500, "InternalError", "boom"))
+        call.backoff(InternalServerError(500, "InternalError", "boom"), yielded=True)
+    assert call.backoff(InternalServerError(500, "InternalError", "boom")) > 0
 
 
 @MODES

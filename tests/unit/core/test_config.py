@@ -14,6 +14,7 @@ from dashscope_ws.config import (
     SecretStr,
     validate_workspace,
 )
+from dashscope_ws.http import HTTPRequest
 
 KEY = "sk-config-secret-123"
 
@@ -59,12 +60,12 @@ def test_arguments_beat_environment() -> None:
     }
     config = ClientConfig.resolve(
         api_key="sk-arg", workspace="ws_arg", base_url="https://arg.example.com/api/v1",
-        timeout=0, max_retries=0, env=env,
+        timeout=1, max_retries=0, env=env,
     )  # fmt: skip
     assert config.api_key.get_secret_value() == "sk-arg"
     assert config.workspace == "ws_arg"
     assert config.base_url == "https://arg.example.com/api/v1"
-    assert (config.timeout, config.max_retries) == (0.0, 0)
+    assert (config.timeout, config.max_retries) == (1.0, 0)
 
 
 def test_legacy_environment_names() -> None:
@@ -248,7 +249,11 @@ def test_plain_http_to_remote_host_needs_opt_in() -> None:
 def test_headers_non_stream_and_stream() -> None:
     config = resolve(workspace="ws_a")
     headers = config.headers()
-    assert headers["Authorization"] == f"Bearer {KEY}"
+    # The key is not a header of the config: the transport writes it (masked in repr).
+    assert "Authorization" not in headers
+    wire = HTTPRequest("POST", config.url("x"), headers, None, api_key=config.api_key)
+    assert wire.wire_headers()["Authorization"] == f"Bearer {KEY}"
+    assert KEY not in repr(wire.wire_headers()) + repr(wire)
     assert headers["Content-Type"] == "application/json"
     assert headers["Accept"] == "application/json"
     assert headers["User-Agent"].startswith("dashscope-ws/")
@@ -294,7 +299,7 @@ def test_config_repr_and_pickle_hide_nothing_they_should_show() -> None:
 def test_instances_are_independent() -> None:
     one = resolve(api_key="sk-one", workspace="ws_one")
     two = resolve(api_key="sk-two", workspace="ws_two")
-    assert one.headers()["Authorization"] == "Bearer sk-one"
+    assert one.api_key.get_secret_value() == "sk-one"
     assert two.headers()["X-DashScope-WorkSpace"] == "ws_two"
     with pytest.raises(AttributeError):
         one.workspace = "ws_two"  # type: ignore[misc]

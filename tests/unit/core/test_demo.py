@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from dashscope_ws import demo
+from dashscope_ws import cli, demo
 from dashscope_ws.emulator import SUB_KEY, SUB_WORKSPACE
 
 
@@ -31,7 +31,7 @@ def test_without_a_key_the_connection_is_the_emulator_as_the_sub_account(
 ) -> None:
     monkeypatch.delenv("DASHSCOPE_API_KEY", raising=False)
     err = io.StringIO()
-    with demo.connection(err) as settings:
+    with cli.connection(err) as settings:
         assert settings["api_key"] == SUB_KEY
         assert settings["workspace"] == SUB_WORKSPACE
         # The emulator is really serving while the demo runs.
@@ -63,7 +63,7 @@ def test_with_a_key_the_adapters_read_the_environment(
     if env_workspace:
         monkeypatch.setenv("DASHSCOPE_WORKSPACE", env_workspace)
     err = io.StringIO()
-    with demo.connection(err, flag) as settings:
+    with cli.connection(err, flag) as settings:
         assert settings == expected  # the key itself stays in the environment
     assert "emulator" not in err.getvalue()
     assert "sk-from-env" not in err.getvalue()

@@ -10,6 +10,8 @@ CHECK = """
 import json, sys
 import dashscope_ws, dashscope_ws.client, dashscope_ws.emulator, dashscope_ws.cli
 loaded = sorted(m for m in sys.modules if m.split(".")[0].startswith(("langchain", "llama_index")))
+# The demo (which imports both adapters when it runs) is loaded only by the `demo` command.
+loaded += [m for m in sys.modules if m == "dashscope_ws.demo"]
 print(json.dumps(loaded))
 """
 

@@ -97,3 +97,16 @@ def test_invalid_arguments() -> None:
         RetryPolicy().delay(0, SERVER_ERROR)
     with pytest.raises(ValueError, match=">= 0"):
         RetryPolicy(-1)
+
+
+def test_policy_reads_the_error_retryable_attribute() -> None:
+    from dashscope_ws.errors import APIStatusError, BadRequestError
+
+    class Retryable400Error(BadRequestError):
+        retryable = True
+
+    policy = RetryPolicy(2, jitter=0)
+    assert policy.delay(1, Retryable400Error(400, "Odd", "retry me")) == 0.5
+    overloaded = APIStatusError(599, "X", "y")
+    overloaded.retryable = False
+    assert policy.delay(1, overloaded) is None

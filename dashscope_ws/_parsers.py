@@ -1,0 +1,38 @@
+"""The parsers and decoder factories ``DashScopeClient`` hands its driver loops.
+
+Each binds the per-call facts a pure parser needs (the model, the batch size, the documents)
+into a ``Callable[[RawResponse], T]`` (or a decoder factory for streams).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from .http import RawResponse
+from .protocol import parse_chat_response
+from .retrieval import EmbeddingBatch, parse_embedding_response, parse_rerank_response
+from .sse import ChatStreamDecoder
+from .types import ChatResult, RerankResult
+
+__all__ = ["chat_decoder", "chat_parser", "embedding_parser", "rerank_parser"]
+
+T = TypeVar("T")
+Parser = Callable[[RawResponse], T]
+
+
+def chat_decoder(model: str) -> Callable[[], ChatStreamDecoder]:
+    return lambda: ChatStreamDecoder(model=model)
+
+
+def chat_parser(model: str) -> Parser[ChatResult]:
+    return lambda r: parse_chat_response(r.status, r.headers, r.body, model=model)
+
+
+def embedding_parser(count: int) -> Parser[EmbeddingBatch]:
+    return lambda r: parse_embedding_response(r.status, r.headers, r.body, count=count)
+
+
+def rerank_parser(model: str, documents: Sequence[str]) -> Parser[RerankResult]:
+    docs = list(documents)
+    return lambda r: parse_rerank_response(r.status, r.headers, r.body, model=model, documents=docs)

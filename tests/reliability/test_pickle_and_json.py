@@ -1,0 +1,75 @@
+"""A client pickles (settings only); input that cannot be JSON is refused before sending."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import pickle
+from typing import Any
+
+import pytest
+
+from dashscope_ws import DashScopeClient, InvalidRequestError
+from dashscope_ws.emulator import MAIN_KEY, SUB_KEY, SUB_WORKSPACE, Emulator
+from dashscope_ws.transports import AsyncMockTransport, MockTransport
+
+USER = [{"role": "user", "content": "Hi"}]
+
+
+def test_pickled_client_round_trips_and_works(dashscope_emulator: Emulator) -> None:
+    client = DashScopeClient(
+        api_key=SUB_KEY, workspace=SUB_WORKSPACE, base_url=dashscope_emulator.base_url, timeout=30
+    )
+    client.chat(USER, model="qwen-plus")  # pools built: they must not travel
+    copy = pickle.loads(pickle.dumps(client))  # noqa: S301
+    assert copy.config == client.config
+    assert copy.chat(USER, model="qwen-plus").finish_reason == "stop"
+    assert asyncio.run(copy.achat(USER, model="qwen-plus")).finish_reason == "stop"
+    keys = {r.headers["Authorization"] for r in dashscope_emulator.requests}
+    assert keys == {f"Bearer {SUB_KEY}"}  # the copy talks to the same account
+    client.close()
+    copy.close()
+
+
+def test_a_pickle_holds_the_settings_and_the_key_but_no_pool() -> None:
+    client = DashScopeClient(api_key=MAIN_KEY, base_url="http://127.0.0.1:9")
+    data = pickle.dumps(client)
+    assert MAIN_KEY.encode() in data  # documented: like the adapters, the key travels
+    assert b"Session" not in data
+    assert b"aiohttp" not in data
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"temperature": math.nan},
+        {"top_p": math.inf},
+        {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"x": math.nan}}}]},
+        {"stop": {"a", "b"}},
+        {"seed": object()},
+        {"stop": b"bytes"},
+    ],
+    ids=["nan", "inf", "nan-in-tool-schema", "set", "object", "bytes"],
+)
+@pytest.mark.parametrize("mode", ["sync", "async", "stream"])
+def test_input_that_cannot_be_json_is_refused_before_sending(
+    mode: str, parameters: dict[str, Any]
+) -> None:
+    sent: list[Any] = []
+    client = DashScopeClient(
+        api_key="sk-test",
+        transport=MockTransport(sent.append),
+        async_transport=AsyncMockTransport(sent.append),
+    )
+
+    def call() -> object:
+        if mode == "sync":
+            return client.chat(USER, model="qwen-plus", **parameters)
+        if mode == "stream":
+            return list(client.stream_chat(USER, model="qwen-plus", **parameters))
+        return asyncio.run(client.achat(USER, model="qwen-plus", **parameters))
+
+    with pytest.raises(InvalidRequestError) as info:
+        call()
+    assert isinstance(info.value, ValueError)
+    assert sent == []  # nothing sent, nothing retried
