@@ -67,7 +67,10 @@ def test_app_request_carries_every_parameter_where_the_sdk_puts_it() -> None:
     assert request.method == "POST"
     assert request.url == BASE + "/apps/0123abcd/completion"
     assert request.headers["X-DashScope-WorkSpace"] == "ws-team"
-    assert request.headers["Authorization"] == "Bearer sk-test"
+    # The key is not a header of the built request: the client fills ``api_key`` in and the
+    # transport writes ``Authorization`` (checked end to end by the emulator in test_apps_client).
+    assert "Authorization" not in request.headers
+    assert request.api_key is None
     assert request.json == {
         "model": "",
         "input": {
@@ -99,8 +102,8 @@ def test_app_request_messages_plus_prompt_and_streaming_headers() -> None:
         "messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
     }
     assert request.json["parameters"] == {}
-    assert request.stream
     assert request.headers["X-DashScope-SSE"] == "enable"
+    assert request.headers["Accept"] == "text/event-stream"
     assert "X-DashScope-WorkSpace" not in request.headers
 
 

@@ -4,6 +4,7 @@ the wrong-endpoint safety net and the generated docs table."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import doctest
 import logging
 import subprocess
@@ -410,7 +411,11 @@ def test_fallback_against_the_emulator(dashscope_emulator: Emulator) -> None:
             config, model="qwen-vl-plus", messages=USER, parameters={}, stream=False,
             endpoint=path,
         )  # fmt: skip
-        answer = requests.post(request.url, headers=request.headers, json=request.json, timeout=10)
+        # Sent outside the client: set the key the client would (the transport writes it).
+        request = dataclasses.replace(request, api_key=config.api_key)
+        answer = requests.post(
+            request.url, headers=request.wire_headers(), data=request.content, timeout=10
+        )
         return parse_chat_response(
             answer.status_code, dict(answer.headers), answer.content, model="qwen-vl-plus"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import struct
 import sys
@@ -13,9 +14,11 @@ from typing import Any
 import pytest
 import requests
 
-from dashscope_ws.config import ClientConfig
+from dashscope_ws.client import DashScopeClient
+from dashscope_ws.config import ClientConfig, SecretStr
 from dashscope_ws.emulator import MAIN_KEY, SUB_KEY, SUB_WORKSPACE, Emulator
 from dashscope_ws.errors import APIStatusError, BadRequestError, PermissionDeniedError
+from dashscope_ws.http import HTTPRequest
 from dashscope_ws.uploads import (
     OSS_RESOLVE_HEADER,
     LocalFile,
@@ -82,7 +85,10 @@ def test_policy_request_carries_key_workspace_and_query() -> None:
         request.url
         == "https://dashscope.aliyuncs.com/api/v1/uploads?action=getPolicy&model=qwen-vl-plus"
     )
-    assert request.headers["Authorization"] == f"Bearer {KEY}"
+    # The key is not a header of the built request: whoever sends it sets ``api_key`` and the
+    # transport writes ``Authorization`` (checked against the emulator below).
+    assert "Authorization" not in request.headers
+    assert request.api_key is None
     assert request.headers["X-DashScope-WorkSpace"] == "ws-a"
     assert "Content-Type" not in request.headers
     assert request.json is None
@@ -272,12 +278,15 @@ def test_bad_sources(tmp_path: Path) -> None:
 # -- end to end against the emulator ----------------------------------------------------------
 
 
-def _send(request: Any) -> tuple[int, dict[str, str], bytes]:
+def _send(request: Any, api_key: SecretStr | None = None) -> tuple[int, dict[str, str], bytes]:
+    """Send a built request with plain ``requests``; ``api_key`` for DashScope (not OSS) calls."""
+    if api_key is not None:
+        request = dataclasses.replace(request, api_key=api_key)
     body = getattr(request, "body", None)
     response = requests.request(
         request.method,
         request.url,
-        headers=request.headers,
+        headers=request.wire_headers() if isinstance(request, HTTPRequest) else request.headers,
         data=body,
         json=request.json if body is None else None,
         timeout=30,
@@ -296,28 +305,19 @@ def test_a_local_png_goes_through_the_upload_flow(
     image = tmp_path / "chart.png"
     image.write_bytes(png(37, 21))
 
-    upload_policy = parse_policy(*_send(build_policy_request(config, "qwen-vl-plus")))
+    policy_request = build_policy_request(config, "qwen-vl-plus")
+    upload_policy = parse_policy(*_send(policy_request, config.api_key))
     upload = build_upload_request(upload_policy, local_file(image.as_uri()))
-    check_upload_response(*_send(upload.request))
+    check_upload_response(*_send(upload.request))  # OSS: the signed policy, never the key
 
-    headers = {**config.headers(), **oss_resolve_headers()}
-    body = {
-        "model": "qwen-vl-plus",
-        "input": {
-            "messages": [
-                {"role": "user", "content": [{"image": upload.oss_url}, {"text": "Describe it"}]}
-            ]
-        },
-        "parameters": {},
-    }
-    response = requests.post(
-        config.url("services/aigc/multimodal-generation/generation"),
-        headers=headers,
-        json=body,
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    text = response.json()["output"]["choices"][0]["message"]["content"][0]["text"]
+    messages = [{"role": "user", "content": [{"image": upload.oss_url}, {"text": "Describe it"}]}]
+    with DashScopeClient(
+        api_key=key,
+        workspace=workspace,
+        base_url=dashscope_emulator.base_url,
+        default_headers=oss_resolve_headers(),
+    ) as client:
+        text = client.chat(messages, model="qwen-vl-plus").text
     assert "1 image (37x21)" in text
 
 
@@ -326,7 +326,8 @@ def test_an_upload_over_the_emulator_limit_is_refused_before_sending(
 ) -> None:
     dashscope_emulator.uploads.max_file_size_mb = 0.0001
     config = ClientConfig.resolve(api_key=MAIN_KEY, base_url=dashscope_emulator.base_url, env={})
-    upload_policy = parse_policy(*_send(build_policy_request(config, "qwen-vl-plus")))
+    policy_request = build_policy_request(config, "qwen-vl-plus")
+    upload_policy = parse_policy(*_send(policy_request, config.api_key))
     with pytest.raises(UploadTooLargeError):
         build_upload_request(upload_policy, local_file(png(64, 64)))
     before = len(dashscope_emulator.requests)

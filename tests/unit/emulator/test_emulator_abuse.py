@@ -73,7 +73,9 @@ def test_non_finite_numbers_anywhere_in_the_body_are_not_json(call: Call, value:
         assert _service_error(response, 400)["message"] == BAD_BODY
 
 
-APP_PATH = "/apps/x/completion"
+# A configured app (``emulator/apps.py`` default_apps, owned by the main workspace): an unknown
+# id is refused with 400 InvalidAppId before the body is read, so it would test nothing here.
+APP_PATH = "/apps/app-emu-agent/completion"
 
 
 @pytest.mark.parametrize("path", [TEXT_PATH, MM_PATH, EMBED_PATH, RERANK_PATH, APP_PATH])
