@@ -11,7 +11,8 @@ from typing import TypeVar
 
 from .http import RawResponse
 from .protocol import parse_chat_response
-from .retrieval import EmbeddingBatch, parse_embedding_response, parse_rerank_response
+from .rerank import parse_rerank_response
+from .retrieval import EmbeddingBatch, parse_embedding_response
 from .sse import ChatStreamDecoder
 from .types import ChatResult, RerankResult
 
