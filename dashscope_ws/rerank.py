@@ -51,7 +51,12 @@ COMPATIBLE_RERANK_MODELS = frozenset(
 
 
 def rerank_uses_compatible_api(model: str) -> bool:
-    """Whether ``model`` is served by ``/compatible-api/v1/reranks`` instead of the native path."""
+    """Whether ``model`` is served by ``/compatible-api/v1/reranks`` instead of the native path.
+
+    Example:
+        >>> rerank_uses_compatible_api("qwen3-rerank"), rerank_uses_compatible_api("gte-rerank-v2")
+        (True, False)
+    """
     return lookup(model).rerank_api == "compatible"
 
 
