@@ -112,13 +112,8 @@ class ModelUsage:
 
 
 @dataclass(frozen=True)
-class AppResult:
-    """A whole app answer.
-
-    Example:
-        >>> AppResult(text="Hi", session_id="s1").session_id
-        's1'
-    """
+class _AppFields:
+    """The fields an app answer and each of its stream events share."""
 
     text: str = ""
     session_id: str | None = None
@@ -132,23 +127,23 @@ class AppResult:
 
 
 @dataclass(frozen=True)
-class AppChunk:
+class AppResult(_AppFields):
+    """A whole app answer.
+
+    Example:
+        >>> AppResult(text="Hi", session_id="s1").session_id
+        's1'
+    """
+
+
+@dataclass(frozen=True)
+class AppChunk(_AppFields):
     """One stream event of an app answer; ``text`` is always the *new* text (a delta).
 
     Example:
         >>> AppChunk(text="Hel").text
         'Hel'
     """
-
-    text: str = ""
-    session_id: str | None = None
-    finish_reason: str | None = None
-    thoughts: tuple[AppThought, ...] = ()
-    doc_references: tuple[DocReference, ...] = ()
-    workflow_message: WorkflowMessage | None = None
-    usage: tuple[ModelUsage, ...] = ()
-    request_id: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- answers
