@@ -96,9 +96,11 @@ def test_langchain_app_errors_are_typed_in_every_mode(
     lc_class: type,
     code: str,
 ) -> None:
-    with ChatDashScopeApp(app_id=app_id, **sub(dashscope_emulator)) as app:
-        with pytest.raises(lc_class) as caught:
-            mode(app)
+    with (
+        ChatDashScopeApp(app_id=app_id, **sub(dashscope_emulator)) as app,
+        pytest.raises(lc_class) as caught,
+    ):
+        mode(app)
     _check(caught.value, core_class, code)
 
 
@@ -190,11 +192,14 @@ def test_langchain_retriever_errors_are_typed(
     use_async: bool,
 ) -> None:
     retriever = LCRetriever(**settings, **sub(other_index_emulator))
-    with pytest.raises(lc_class) as caught:
+
+    def call() -> Any:
         if use_async:
-            asyncio.run(retriever.ainvoke("warranty"))
-        else:
-            retriever.invoke("warranty")
+            return asyncio.run(retriever.ainvoke("warranty"))
+        return retriever.invoke("warranty")
+
+    with pytest.raises(lc_class) as caught:
+        call()
     assert caught.value.code == code  # type: ignore[attr-defined]
     assert isinstance(caught.value, core.APIStatusError)
 
@@ -350,11 +355,14 @@ def test_llamaindex_retriever_errors_are_typed(
     use_async: bool,
 ) -> None:
     retriever = LIRetriever(**settings, **sub(other_index_emulator))
-    with pytest.raises(core_class) as caught:
+
+    def call() -> Any:
         if use_async:
-            asyncio.run(retriever.aretrieve("warranty"))
-        else:
-            retriever.retrieve("warranty")
+            return asyncio.run(retriever.aretrieve("warranty"))
+        return retriever.retrieve("warranty")
+
+    with pytest.raises(core_class) as caught:
+        call()
     assert caught.value.code == code  # type: ignore[attr-defined]
 
 
