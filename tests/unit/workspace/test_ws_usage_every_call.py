@@ -54,6 +54,25 @@ def _embedding_tokens(emu: Emulator, texts: list[str], workspace: str | None) ->
         return client.embed(texts, model="text-embedding-v4").usage.total_tokens or 0
 
 
+def _handler_agrees_and_embeddings_counted(
+    emu: Emulator, tracker: UsageTracker, handler_tracker: UsageTracker
+) -> None:
+    """The framework handler saw the chat turns the sink saw; embeddings (which no framework
+    reports) reached the sink: ``TEXTS`` as documents, then ``"delta"`` as a query."""
+    plus = _row(tracker, SUB_WORKSPACE, "qwen-plus")
+    seen = handler_tracker.totals()
+    assert (seen.requests, seen.input_tokens, seen.output_tokens) == (
+        plus["requests"],
+        plus["input_tokens"],
+        plus["output_tokens"],
+    )
+    embedding = _row(tracker, SUB_WORKSPACE, "text-embedding-v4")
+    expected = _embedding_tokens(emu, TEXTS, SUB_WORKSPACE)
+    expected += _embedding_tokens(emu, ["delta"], SUB_WORKSPACE)
+    assert embedding["input_tokens"] == expected > 0
+    assert embedding["by_kind"]["embedding"] >= 2
+
+
 # ----------------------------------------------------------------------------- core
 
 
@@ -210,17 +229,7 @@ async def test_langchain_adapter_tracker_equals_usage_metadata(
     )
     assert plus["cached_tokens"] == 16
     # The callback handler, fed by LangChain's callbacks, agrees with the client's sink.
-    callback = handler.tracker.totals()
-    assert (callback.requests, callback.input_tokens, callback.output_tokens) == (
-        plus["requests"],
-        plus["input_tokens"],
-        plus["output_tokens"],
-    )
-    embedding = _row(tracker, SUB_WORKSPACE, "text-embedding-v4")
-    expected = _embedding_tokens(dashscope_emulator, TEXTS, SUB_WORKSPACE)
-    expected += _embedding_tokens(dashscope_emulator, ["delta"], SUB_WORKSPACE)
-    assert embedding["input_tokens"] == expected > 0
-    assert embedding["by_kind"]["embedding"] >= 2
+    _handler_agrees_and_embeddings_counted(dashscope_emulator, tracker, handler.tracker)
 
 
 # ----------------------------------------------------------------------------- LlamaIndex
@@ -268,13 +277,4 @@ async def test_llamaindex_adapter_tracker_equals_reported_usage(
         sum(u["total_tokens"] for u in usages),
     )
     assert (plus["cached_tokens"], plus["reasoning_tokens"]) == (16, 12)
-    events = handler.tracker.totals()
-    assert (events.requests, events.input_tokens, events.output_tokens) == (
-        plus["requests"],
-        plus["input_tokens"],
-        plus["output_tokens"],
-    )
-    embedding = _row(tracker, SUB_WORKSPACE, "text-embedding-v4")
-    expected = _embedding_tokens(dashscope_emulator, TEXTS, SUB_WORKSPACE)
-    expected += _embedding_tokens(dashscope_emulator, ["delta"], SUB_WORKSPACE)
-    assert embedding["input_tokens"] == expected > 0
+    _handler_agrees_and_embeddings_counted(dashscope_emulator, tracker, handler.tracker)
