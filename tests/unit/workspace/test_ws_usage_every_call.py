@@ -15,6 +15,7 @@ from llama_index.core.instrumentation import get_dispatcher
 from dashscope_ws import DashScopeClient, Usage
 from dashscope_ws.batch import BatchJobs
 from dashscope_ws.emulator import MAIN_KEY, SUB_KEY, SUB_WORKSPACE, Emulator, ScriptedReply
+from dashscope_ws.transports import MockResponse, MockTransport
 from dashscope_ws.usage import UsageTracker, batch_row_usage
 from langchain_dashscope_ws import (
     ChatDashScope,
@@ -278,3 +279,37 @@ async def test_llamaindex_adapter_tracker_equals_reported_usage(
     )
     assert (plus["cached_tokens"], plus["reasoning_tokens"]) == (16, 12)
     _handler_agrees_and_embeddings_counted(dashscope_emulator, tracker, handler.tracker)
+
+
+def test_app_usage_per_model_and_unnamed_models() -> None:
+    answer = {
+        "request_id": "r-1",
+        "output": {"text": "done", "finish_reason": "stop", "session_id": "s"},
+        "usage": {
+            "models": [
+                {"model_id": "qwen-max", "input_tokens": 10, "output_tokens": 4},
+                {"input_tokens": 3, "output_tokens": 1},  # no model id: booked under the app
+                {"model_id": "qwen-plus"},  # no counts: nothing to book
+            ]
+        },
+    }
+    tracker = UsageTracker()
+    client = DashScopeClient(
+        api_key="sk-test",
+        workspace="ws-1",
+        usage_tracker=tracker,
+        transport=MockTransport(lambda request: MockResponse(200, {}, body=answer)),
+    )
+    with client:
+        client.app_completion("app-1", prompt="go")
+    rows = {(r["workspace"], r["model"]): r for r in tracker.to_dict()["rows"]}
+    assert set(rows) == {("ws-1", "qwen-max"), ("ws-1", "app:app-1")}
+    assert (
+        rows["ws-1", "qwen-max"]["input_tokens"],
+        rows["ws-1", "qwen-max"]["output_tokens"],
+    ) == (
+        10,
+        4,
+    )
+    assert rows["ws-1", "app:app-1"]["total_tokens"] == 4
+    assert rows["ws-1", "app:app-1"]["by_kind"] == {"app": 1}
