@@ -21,10 +21,16 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     field_validator,
+    model_validator,
 )
 from typing_extensions import Self
 
-from dashscope_ws._adapter_settings import ConnectionFields
+from dashscope_ws._adapter_settings import (
+    ConnectionFields,
+    accepted_arguments,
+    check_arguments,
+    resolved_location,
+)
 from dashscope_ws.adapters import (
     ClientHolder,
     ClientLifecycle,
@@ -86,11 +92,30 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
 
     _client_holder: ClientHolder = PrivateAttr(default_factory=ClientHolder)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _check_arguments(cls, data: Any) -> Any:
+        # Unknown names fail naming the closest valid one; every spelling in the shared
+        # table (dashscope_ws._adapter_settings.SPELLINGS) maps to this class's field.
+        if not isinstance(data, dict):
+            return data
+        return check_arguments(cls.__name__, data, accepted_arguments(cls))
+
     @field_validator("workspace")
     @classmethod
     def _check_workspace(cls, value: str | None) -> str | None:
         # Fail at construction, not on the first request, for a malformed id.
         return None if value is None else validate_workspace(value)
+
+    @model_validator(mode="after")
+    def _resolve_location(self) -> Self:
+        # The workspace a chain bills and the API root it calls, visible on the object
+        # (``llm.workspace``, ``repr``, LangSmith metadata) even when they come from the
+        # environment; the key is not needed for this and never read here.
+        for name, value in resolved_location(client_settings(self, api_key=None)).items():
+            if getattr(self, name) is None:
+                self.__dict__[name] = value  # not "set by the user": model_fields_set unchanged
+        return self
 
     def _client_kwargs(self) -> dict[str, Any]:
         key = self.api_key.get_secret_value() if self.api_key is not None else None

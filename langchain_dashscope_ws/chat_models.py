@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
@@ -70,6 +70,14 @@ def _profile(info: ModelInfo) -> ModelProfile:
         tool_choice=info.tool_calling,
         structured_output=info.json_schema,
     )
+
+
+def _with_workspace(params: LangSmithParams, workspace: str | None) -> LangSmithParams:
+    """``params`` plus ``dashscope_workspace`` (LangSmithParams declares no such key)."""
+    if workspace is None:
+        return params
+    traced: dict[str, Any] = {**params, "dashscope_workspace": workspace}
+    return cast(LangSmithParams, traced)
 
 
 @dataclass(frozen=True)
@@ -184,7 +192,8 @@ class ChatDashScope(DashScopeClientSettings, GenerationFields, BaseChatModel):
         stops = stop if stop is not None else params.get("stop")
         if stops:
             ls_params["ls_stop"] = [stops] if isinstance(stops, str) else list(stops)
-        return ls_params
+        # Traced as run metadata: which workspace the call bills (resolved at construction).
+        return _with_workspace(ls_params, kwargs.get("workspace") or self.workspace)
 
     # ------------------------------------------------------------------ the four methods
 

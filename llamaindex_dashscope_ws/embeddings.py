@@ -63,10 +63,6 @@ class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding):
     )
     instruct: str | None = Field(default=None, description="Custom task instruction (v4).")
 
-    def __init__(self, api_key: str | None = None, **data: Any) -> None:
-        super().__init__(**data)
-        self._set_api_key(api_key)
-
     @model_validator(mode="before")
     @classmethod
     def _fit_batches(cls, data: Any) -> Any:

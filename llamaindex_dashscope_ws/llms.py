@@ -118,19 +118,12 @@ class DashScope(DashScopeClientSettings, GenerationFields, FunctionCallingLLM):
         default_factory=dict, description="Extra wire parameters sent on every call."
     )
 
-    def __init__(
-        self,
-        model: str | None = None,
-        *,
-        model_name: str | None = None,
-        api_key: Any = None,
-        **kwargs: Any,
-    ) -> None:
-        if model is not None and model_name is not None and model != model_name:
-            raise ValueError(f"model={model!r} and model_name={model_name!r} disagree")
-        kwargs["model"] = model or model_name or DEFAULT_MODEL
+    def __init__(self, model: str | None = None, **kwargs: Any) -> None:
+        # The model may be given positionally (as llama-index-llms-dashscope allowed);
+        # `model_name=`, `dashscope_api_key=`, ... are mapped by the shared spellings table.
+        if model is not None:
+            kwargs["model"] = model
         super().__init__(**kwargs)
-        self._set_api_key(api_key)
 
     @classmethod
     def class_name(cls) -> str:

@@ -61,10 +61,6 @@ class DashScopeRerank(DashScopeClientSettings, BaseNodePostprocessor):
         default=False, description="Keep the retrieval score in metadata['retrieval_score']."
     )
 
-    def __init__(self, api_key: str | None = None, **data: Any) -> None:
-        super().__init__(**data)
-        self._set_api_key(api_key)
-
     @classmethod
     def class_name(cls) -> str:
         """Name used in LlamaIndex serialisation."""
