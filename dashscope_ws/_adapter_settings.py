@@ -41,6 +41,7 @@ __all__ = [
     "declared_model",
     "object_fields",
     "pydantic_fields",
+    "lift_parameters",
     "resolved_location",
 ]
 
@@ -138,6 +139,30 @@ def check_arguments(
         close = difflib.get_close_matches(name, sorted(known | set(hints)), n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ArgumentError(f"{owner}() got an unexpected argument {name!r}{hint}")
+    return out
+
+
+def lift_parameters(
+    owner: str, data: Mapping[str, Any], key: str, names: Collection[str]
+) -> dict[str, Any]:
+    """Move declared parameters found in the extra-parameters dict ``data[key]`` to arguments.
+
+    langchain-community's classes took ``model_kwargs={"temperature": 0.1}``; here those
+    become the validated fields (same bounds as ``temperature=0.1``). A parameter given
+    both ways is an error rather than one silently winning.
+
+    Example:
+        >>> lift_parameters("X", {"model_kwargs": {"top_p": 0.5, "n": 1}}, "model_kwargs", {"top_p"})
+        {'model_kwargs': {'n': 1}, 'top_p': 0.5}
+    """
+    out = dict(data)
+    extra = dict(out.get(key) or {})
+    for name in [name for name in extra if name in names]:
+        if out.get(name) is not None:
+            raise ArgumentError(f"{owner}(): pass {name} as an argument or in {key}, not both")
+        out[name] = extra.pop(name)
+    if key in out:
+        out[key] = extra
     return out
 
 

@@ -39,6 +39,8 @@ class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding):
         max_concurrency: concurrent requests inside one async call; also the default
             ``num_workers`` bounding concurrent batches in ``aget_text_embedding_batch``.
         instruct: custom task instruction (text-embedding-v4 only).
+        text_type: ``text_type`` sent with texts (nodes), ``"document"`` by default (a
+            ``DashScopeTextEmbeddingType`` works too); queries are always ``"query"``.
         api_key: API key; defaults to ``DASHSCOPE_API_KEY``.
         workspace: workspace id, sent as ``X-DashScope-WorkSpace``; defaults to
             ``DASHSCOPE_WORKSPACE``.
@@ -62,6 +64,11 @@ class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding):
         default=_DEFAULT_CONCURRENCY, ge=1, description="Concurrent requests per call."
     )
     instruct: str | None = Field(default=None, description="Custom task instruction (v4).")
+    text_type: str = Field(
+        default="document",
+        pattern="^(query|document)$",
+        description="text_type of texts (nodes); queries are always embedded as 'query'.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -97,7 +104,7 @@ class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding):
         return self._get_text_embeddings([text])[0]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-        return self._get_client().embed(texts, **self._options("document")).embeddings
+        return self._get_client().embed(texts, **self._options(self.text_type)).embeddings
 
     async def _aget_query_embedding(self, query: str) -> Embedding:
         result = await self._get_client().aembed([query], **self._options("query"))
@@ -108,6 +115,6 @@ class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding):
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
         result = await self._get_client().aembed(
-            texts, max_concurrency=self.max_concurrency, **self._options("document")
+            texts, max_concurrency=self.max_concurrency, **self._options(self.text_type)
         )
         return result.embeddings

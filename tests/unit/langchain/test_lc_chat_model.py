@@ -43,8 +43,15 @@ def test_aliases_secret_and_unknown_parameters() -> None:
     assert "sk-secret-value" not in str(llm.model_dump())
     with pytest.raises(ArgumentError, match="'temprature'; did you mean 'temperature'"):
         ChatDashScope(temprature=0.1)  # type: ignore[call-arg]
+    # langchain-community's spelling: declared parameters move to their validated fields.
+    lifted = ChatDashScope(model_kwargs={"temperature": 0.1, "n": 1})
+    assert (lifted.temperature, lifted.model_kwargs) == (0.1, {"n": 1})
+    with pytest.raises(ValidationError, match="less than 2"):
+        ChatDashScope(model_kwargs={"temperature": 5})
+    with pytest.raises(ArgumentError, match="not both"):
+        ChatDashScope(temperature=0.2, model_kwargs={"temperature": 0.1})
     with pytest.raises(ValidationError, match="constructor arguments"):
-        ChatDashScope(model_kwargs={"temperature": 0.1})
+        ChatDashScope(model_kwargs={"workspace": "ws-1"})
 
 
 def test_api_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
