@@ -2,9 +2,10 @@
 
 Queries are embedded with ``text_type="query"`` and nodes with ``text_type="document"``.
 ``embed_batch_size`` defaults to, and is capped at, the model's row limit (v1/v2: 25,
-v3/v4: 10) so that each LlamaIndex batch is exactly one request and the progress bar
-of ``get_text_embedding_batch(show_progress=True)`` counts real requests. The async
-methods call the core's aiohttp transport directly (no thread pool).
+v3/v4: 10) so that each LlamaIndex batch is exactly one request. With
+``show_progress=True`` LlamaIndex's sync ``get_text_embedding_batch`` advances its bar
+once per text, the async ``aget_text_embedding_batch`` once per batch (request). The
+async methods call the core's aiohttp transport directly (no thread pool).
 """
 
 from __future__ import annotations
