@@ -39,9 +39,9 @@ __all__ = [
     "check_arguments",
     "client_settings",
     "declared_model",
+    "lift_parameters",
     "object_fields",
     "pydantic_fields",
-    "lift_parameters",
     "resolved_location",
 ]
 
@@ -152,7 +152,8 @@ def lift_parameters(
     both ways is an error rather than one silently winning.
 
     Example:
-        >>> lift_parameters("X", {"model_kwargs": {"top_p": 0.5, "n": 1}}, "model_kwargs", {"top_p"})
+        >>> data = {"model_kwargs": {"top_p": 0.5, "n": 1}}
+        >>> lift_parameters("X", data, "model_kwargs", {"top_p"})
         {'model_kwargs': {'n': 1}, 'top_p': 0.5}
     """
     out = dict(data)

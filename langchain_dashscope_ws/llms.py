@@ -31,7 +31,9 @@ __all__ = ["Tongyi"]
 _PARAMETER_FIELDS = (*(p.name for p in GENERATION_PARAMETERS), "stop")
 
 
-def _info(finish_reason: str | None, request_id: str | None, usage: types.Usage | None) -> dict[str, Any]:
+def _info(
+    finish_reason: str | None, request_id: str | None, usage: types.Usage | None
+) -> dict[str, Any]:
     """``generation_info`` with the keys langchain-community's ``Tongyi`` reported."""
     token_usage = dict(usage.raw) if usage is not None and usage.raw else {}
     return {"finish_reason": finish_reason, "request_id": request_id, "token_usage": token_usage}

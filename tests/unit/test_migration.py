@@ -11,7 +11,6 @@ docs/migration.md shows the same snippets.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,11 +19,11 @@ from dashscope_ws.emulator import MAIN_KEY, Emulator
 
 
 @pytest.fixture
-def old_environment(dashscope_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+def old_environment(dashscope_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     monkeypatch.setenv("DASHSCOPE_API_KEY", MAIN_KEY)
     monkeypatch.setenv("DASHSCOPE_BASE_URL", dashscope_emulator.base_url)
     monkeypatch.delenv("DASHSCOPE_WORKSPACE", raising=False)
-    yield dashscope_emulator
+    return dashscope_emulator
 
 
 def _bodies(emulator: Emulator, fragment: str) -> list[dict[str, Any]]:
@@ -45,7 +44,8 @@ async def test_chat_tongyi(old_environment: Emulator) -> None:
         model_kwargs={"temperature": 0.1, "max_tokens": 200},
     )
     answer = chat.invoke([HumanMessage(content="你好")])
-    assert isinstance(answer.content, str) and answer.content
+    assert isinstance(answer.content, str)
+    assert answer.content
     assert "".join(str(c.content) for c in chat.stream("hi")) != ""
     assert (await chat.ainvoke("hi")).content
     body = _bodies(old_environment, "text-generation")[0]
@@ -62,15 +62,18 @@ async def test_tongyi(old_environment: Emulator) -> None:
 
     llm = Tongyi(model="qwen-max", top_p=0.8)
     text = llm.invoke("用50个字左右阐述，生命的意义在于")
-    assert isinstance(text, str) and text
+    assert isinstance(text, str)
+    assert text
     chunks = list(llm.stream("你是谁"))
-    assert len(chunks) > 1 and all(isinstance(c, str) for c in chunks)
+    assert len(chunks) > 1
+    assert all(isinstance(c, str) for c in chunks)
     assert await llm.ainvoke("hi")
     assert "".join([c async for c in llm.astream("hi")])
     result = llm.generate(["a", "b"])
     assert [len(g) for g in result.generations] == [1, 1]
     info = result.generations[0][0].generation_info or {}
-    assert info["finish_reason"] == "stop" and info["request_id"]
+    assert info["finish_reason"] == "stop"
+    assert info["request_id"]
     assert info["token_usage"]["input_tokens"] > 0
     body = _bodies(old_environment, "text-generation")[0]
     assert body["model"] == "qwen-max"
@@ -96,11 +99,10 @@ async def test_dashscope_embeddings(old_environment: Emulator) -> None:
     embeddings = DashScopeEmbeddings(model="text-embedding-v1", dashscope_api_key=MAIN_KEY)
     query = embeddings.embed_query("This is a test query.")
     documents = embeddings.embed_documents(["This is a test document."] * 30)
-    assert len(documents) == 30 and len(documents[0]) == len(query) > 0
+    assert len(documents) == 30
+    assert len(documents[0]) == len(query) > 0
     assert len(await embeddings.aembed_query("x")) == len(query)
-    assert {b["model"] for b in _bodies(old_environment, "text-embedding")} == {
-        "text-embedding-v1"
-    }
+    assert {b["model"] for b in _bodies(old_environment, "text-embedding")} == {"text-embedding-v1"}
 
 
 def test_dashscope_rerank_langchain(old_environment: Emulator) -> None:
@@ -164,7 +166,8 @@ async def test_llamaindex_dashscope_embedding(old_environment: Emulator) -> None
     )
     vectors = embedder.get_text_embedding_batch(["风急天高猿啸哀", "渚清沙白鸟飞回"])
     query = embedder.get_query_embedding("杜甫")
-    assert len(vectors) == 2 and len(vectors[0]) == len(query) > 0
+    assert len(vectors) == 2
+    assert len(vectors[0]) == len(query) > 0
     assert len(await embedder.aget_query_embedding("x")) == len(query)
     bodies = _bodies(old_environment, "text-embedding")
     assert {b["model"] for b in bodies} == {"text-embedding-v2"}
@@ -180,5 +183,6 @@ def test_llamaindex_dashscope_rerank(old_environment: Emulator) -> None:
     rerank = DashScopeRerank(top_n=2, model="gte-rerank", return_documents=False, api_key=MAIN_KEY)
     nodes = [NodeWithScore(node=TextNode(text=t), score=0.5) for t in ("apples", "Paris", "tea")]
     ranked = rerank.postprocess_nodes(nodes, QueryBundle("capital of France"))
-    assert len(ranked) == 2 and all(n.score is not None for n in ranked)
+    assert len(ranked) == 2
+    assert all(n.score is not None for n in ranked)
     assert _bodies(old_environment, "rerank")[0]["model"] == "gte-rerank"

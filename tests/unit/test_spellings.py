@@ -50,9 +50,13 @@ def _settings(obj: Any) -> Any:
 
 @pytest.mark.parametrize(("label", "cls"), _classes(), ids=[label for label, _ in _classes()])
 def test_unknown_argument_names_the_closest_valid_one(label: str, cls: type) -> None:
-    with pytest.raises(ArgumentError, match=r"got an unexpected argument 'worksapce'; did you mean 'workspace'\?"):
+    with pytest.raises(
+        ArgumentError, match=r"got an unexpected argument 'worksapce'; did you mean 'workspace'\?"
+    ):
         _build(cls, worksapce="ws-1")
-    with pytest.raises(ArgumentError, match=f"{cls.__name__}\\(\\) got an unexpected argument 'zzz'$"):
+    with pytest.raises(
+        ArgumentError, match=f"{cls.__name__}\\(\\) got an unexpected argument 'zzz'$"
+    ):
         _build(cls, zzz=1)
 
 
@@ -70,11 +74,29 @@ def test_every_spelling_is_accepted_and_two_at_once_refused(label: str, cls: typ
 
 @pytest.mark.parametrize(
     ("label", "cls"),
-    [c for c in _classes() if c[0].split(":")[1] in ("ChatDashScope", "Tongyi", "DashScope", "DashScopeEmbeddings", "DashScopeEmbedding", "DashScopeRerank")],
+    [
+        c
+        for c in _classes()
+        if c[0].split(":")[1]
+        in (
+            "ChatDashScope",
+            "Tongyi",
+            "DashScope",
+            "DashScopeEmbeddings",
+            "DashScopeEmbedding",
+            "DashScopeRerank",
+        )
+    ],
     ids=lambda v: v if isinstance(v, str) else "",
 )
 def test_model_spellings(label: str, cls: type) -> None:
-    model = "text-embedding-v3" if "Embedding" in cls.__name__ else "gte-rerank" if "Rerank" in cls.__name__ else "qwen-max"
+    model = (
+        "text-embedding-v3"
+        if "Embedding" in cls.__name__
+        else "gte-rerank"
+        if "Rerank" in cls.__name__
+        else "qwen-max"
+    )
     for spelling in ("model", "model_name"):
         obj = _build(cls, **{spelling: model})
         assert getattr(obj, "model", None) == model or getattr(obj, "model_name", None) == model
@@ -116,7 +138,10 @@ def test_settings_from_the_environment_are_visible_at_construction(
 
 def spellings_table() -> str:
     """The docs table, rendered from SPELLINGS and the classes' own fields."""
-    rows = ["| setting | accepted spellings (every class, both frameworks) | stored as |", "|---|---|---|"]
+    rows = [
+        "| setting | accepted spellings (every class, both frameworks) | stored as |",
+        "|---|---|---|",
+    ]
     for group in SPELLINGS:
         others = sorted(
             f"`{name}` on {label.replace(':', ' ')}"

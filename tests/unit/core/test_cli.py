@@ -54,7 +54,8 @@ def test_chat_without_a_key_fails_unless_emulator_is_asked_for(
     out, err = capsys.readouterr()
     assert out == ""
     assert err.startswith("dashscope-ws: error: DASHSCOPE_API_KEY is not set")
-    assert "--emulator" in err and err.count("\n") == 1
+    assert "--emulator" in err
+    assert err.count("\n") == 1
 
 
 def test_chat_with_emulator_flag_uses_the_embedded_emulator(

@@ -14,8 +14,8 @@ from pydantic import BaseModel, ValidationError
 from typing_extensions import TypedDict
 
 from dashscope_ws import errors as core
-from dashscope_ws.emulator import SUB_KEY, SUB_WORKSPACE, Emulator, ScriptedReply
 from dashscope_ws._adapter_settings import ArgumentError
+from dashscope_ws.emulator import SUB_KEY, SUB_WORKSPACE, Emulator, ScriptedReply
 from langchain_dashscope_ws import errors
 from langchain_dashscope_ws.chat_models import ChatDashScope
 
@@ -71,7 +71,10 @@ def test_ls_params_follow_per_call_overrides() -> None:
         "ls_max_tokens": 10,
         "ls_stop": ["END"],
     }
-    assert ChatDashScope(api_key="k", workspace="ws-1")._get_ls_params()["dashscope_workspace"] == "ws-1"  # type: ignore[typeddict-item]
+    assert (
+        ChatDashScope(api_key="k", workspace="ws-1")._get_ls_params()["dashscope_workspace"]
+        == "ws-1"
+    )  # type: ignore[typeddict-item]
     params = llm._get_ls_params(stop=["x"], model="qwen-max", temperature=0.1)
     assert (params["ls_model_name"], params["ls_temperature"], params["ls_stop"]) == (
         "qwen-max",

@@ -92,13 +92,16 @@ def test_message_history_and_trimming_in_one_chain(
     config = {"configurable": {"thread_id": "abc2"}}
     for text in ("hi! I'm bob", "what's my name?", "tell me a story " * 20, "thanks, bye"):
         state = app.invoke({"messages": [HumanMessage(text)]}, config)
-        assert isinstance(state["messages"][-1].content, str) and state["messages"][-1].content
+        assert isinstance(state["messages"][-1].content, str)
+        assert state["messages"][-1].content
     assert len(state["messages"]) == 8  # four turns remembered by the checkpointer
     sent = [r.json["input"]["messages"] for r in dashscope_emulator.requests if r.json]
     assert len(sent) == 4
     assert len(sent[1]) > len(sent[0])  # history reaches the model...
     last = [m for m in sent[-1] if m["role"] != "system"]
-    kept = [HumanMessage(m["content"]) if m["role"] == "user" else AIMessage(m["content"]) for m in last]
+    kept = [
+        HumanMessage(m["content"]) if m["role"] == "user" else AIMessage(m["content"]) for m in last
+    ]
     assert llm.get_num_tokens_from_messages(kept) <= 150  # ...trimmed to the Qwen-token budget
     assert "hi! I'm bob" not in [m["content"] for m in last]  # the oldest turn was dropped
     assert last[-1]["content"] == "thanks, bye"
@@ -110,7 +113,8 @@ def test_summarization_middleware_reads_the_profile(
     agents = pytest.importorskip("langchain.agents")
     from langchain.agents.middleware import SummarizationMiddleware
 
-    assert llm.profile is not None and llm.profile["max_input_tokens"] == 131072  # the registry
+    assert llm.profile is not None  # the registry
+    assert llm.profile["max_input_tokens"] == 131072
     # A user's profile wins over the registry: a small window makes the fraction reachable.
     small = llm.model_copy(update={"profile": {**llm.profile, "max_input_tokens": 400}})
     middleware = SummarizationMiddleware(
@@ -120,7 +124,10 @@ def test_summarization_middleware_reads_the_profile(
         token_counter=small.get_num_tokens_from_messages,
     )
     agent = agents.create_agent(model=small, tools=[], middleware=[middleware])
-    history = [HumanMessage("Tell me about Hangzhou. " * 30), AIMessage("Hangzhou is lovely. " * 30)]
+    history = [
+        HumanMessage("Tell me about Hangzhou. " * 30),
+        AIMessage("Hangzhou is lovely. " * 30),
+    ]
     state = agent.invoke({"messages": [*history, HumanMessage("and its lake?")]})
     contents = [str(m.content) for m in state["messages"]]
     assert not any(c.startswith("Tell me about Hangzhou.") for c in contents)  # summarised away

@@ -20,7 +20,9 @@ TEXTS = [f"text {i}" for i in range(23)]  # v4: 10 rows per request, so 3 reques
 
 
 def _embedder(emu: Emulator) -> DashScopeEmbedding:
-    return DashScopeEmbedding(model_name="text-embedding-v4", api_key=MAIN_KEY, base_url=emu.base_url)
+    return DashScopeEmbedding(
+        model_name="text-embedding-v4", api_key=MAIN_KEY, base_url=emu.base_url
+    )
 
 
 def _requests(emu: Emulator) -> int:
