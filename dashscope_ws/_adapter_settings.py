@@ -18,6 +18,7 @@ Re-exported by :mod:`dashscope_ws.adapters`. Imports no framework (pydantic only
 from __future__ import annotations
 
 import difflib
+import functools
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,7 @@ __all__ = [
     "check_arguments",
     "client_settings",
     "declared_model",
+    "fill_location",
     "lift_parameters",
     "object_fields",
     "pydantic_fields",
@@ -83,6 +85,7 @@ class ArgumentError(TypeError):
     """
 
 
+@functools.cache  # per class: fields do not change after the class is built
 def accepted_arguments(model: Any, *extra: str) -> frozenset[str]:
     """A pydantic model class's constructor argument names: fields, their aliases, ``extra``."""
     names = set(extra)
@@ -190,6 +193,18 @@ def resolved_location(settings: Mapping[str, Any]) -> dict[str, Any]:
     if not config.workspace_in_host:
         location["base_url"] = config.base_url
     return location
+
+
+def fill_location(obj: Any) -> None:
+    """Set ``obj.workspace`` / ``obj.base_url`` (when ``None``) to what a call will use.
+
+    For the adapters' after-validators: the workspace a chain bills, visible on the object
+    (``llm.workspace``, ``repr``, traced metadata) even when it comes from the environment.
+    Written to ``__dict__`` so pydantic's ``model_fields_set`` (what the user set) is unchanged.
+    """
+    for name, value in resolved_location(client_settings(obj, api_key=None)).items():
+        if getattr(obj, name) is None:
+            obj.__dict__[name] = value
 
 
 def pydantic_fields(

@@ -29,7 +29,8 @@ from dashscope_ws._adapter_settings import (
     ConnectionFields,
     accepted_arguments,
     check_arguments,
-    resolved_location,
+    fill_location,
+    lift_parameters,
 )
 from dashscope_ws.adapters import (
     ClientHolder,
@@ -38,6 +39,7 @@ from dashscope_ws.adapters import (
 )
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.config import validate_workspace
+from dashscope_ws.settings import GENERATION_PARAMETERS
 
 __all__ = ["DashScopeClientSettings"]
 
@@ -54,6 +56,9 @@ if TYPE_CHECKING:
         def __set__(self, obj: object, value: SecretStr | str | None) -> None: ...
 else:
     _APIKey = SecretStr | None
+
+# Parameters that move from model_kwargs to their fields (the declared ones and stop).
+_LIFTED = (*(p.name for p in GENERATION_PARAMETERS), "stop")
 
 # Typed as returning Any so the field default matches the descriptor type above.
 _key_from_env: Callable[[], Any] = secret_from_env("DASHSCOPE_API_KEY", default=None)
@@ -99,7 +104,12 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
         # table (dashscope_ws._adapter_settings.SPELLINGS) maps to this class's field.
         if not isinstance(data, dict):
             return data
-        return check_arguments(cls.__name__, data, accepted_arguments(cls))
+        data = check_arguments(cls.__name__, data, accepted_arguments(cls))
+        if "model_kwargs" in cls.model_fields:
+            # langchain-community's model_kwargs={"temperature": 0.1} keeps working: declared
+            # parameters move to their validated fields.
+            data = lift_parameters(cls.__name__, data, "model_kwargs", _LIFTED)
+        return data
 
     @field_validator("workspace")
     @classmethod
@@ -109,12 +119,7 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
 
     @model_validator(mode="after")
     def _resolve_location(self) -> Self:
-        # The workspace a chain bills and the API root it calls, visible on the object
-        # (``llm.workspace``, ``repr``, LangSmith metadata) even when they come from the
-        # environment; the key is not needed for this and never read here.
-        for name, value in resolved_location(client_settings(self, api_key=None)).items():
-            if getattr(self, name) is None:
-                self.__dict__[name] = value  # not "set by the user": model_fields_set unchanged
+        fill_location(self)  # workspace and base_url as a call will use them (env included)
         return self
 
     def _client_kwargs(self) -> dict[str, Any]:

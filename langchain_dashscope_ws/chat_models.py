@@ -31,7 +31,7 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import AliasChoices, ConfigDict, Field, model_validator
 
 from dashscope_ws import tokens, types
-from dashscope_ws._adapter_settings import GenerationFields, lift_parameters
+from dashscope_ws._adapter_settings import GenerationFields
 from dashscope_ws.adapters import json_schema_response_format, wire_tool_choice
 from dashscope_ws.models import ModelInfo, lookup
 from dashscope_ws.settings import GENERATION_PARAMETERS
@@ -134,15 +134,6 @@ class ChatDashScope(DashScopeClientSettings, GenerationFields, BaseChatModel):
     """Make ``invoke`` go through the stream (``.stream()`` streams regardless)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other wire ``parameters`` (e.g. ``{"search_options": {...}, "n": 1}``)."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _lift_model_kwargs(cls, data: Any) -> Any:
-        # ChatTongyi(model_kwargs={"temperature": 0.1}) keeps working: declared parameters
-        # move to their validated fields.
-        if not isinstance(data, dict):
-            return data
-        return lift_parameters(cls.__name__, data, "model_kwargs", _PARAMETER_FIELDS)
 
     @model_validator(mode="after")
     def _check_model_kwargs(self) -> ChatDashScope:

@@ -18,12 +18,13 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import LangSmithParams
 from langchain_core.language_models.llms import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
-from pydantic import AliasChoices, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, ConfigDict, Field
 
 from dashscope_ws import types
-from dashscope_ws._adapter_settings import GenerationFields, lift_parameters
+from dashscope_ws._adapter_settings import GenerationFields
 from dashscope_ws.settings import GENERATION_PARAMETERS
 from langchain_dashscope_ws._settings import DashScopeClientSettings
+from langchain_dashscope_ws.chat_models import _with_workspace
 from langchain_dashscope_ws.errors import translate_errors
 
 __all__ = ["Tongyi"]
@@ -67,14 +68,6 @@ class Tongyi(DashScopeClientSettings, GenerationFields, BaseLLM):
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other wire ``parameters`` sent on every call."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _lift_model_kwargs(cls, data: Any) -> Any:
-        # Tongyi(model_kwargs={"temperature": 0.1}) keeps working, validated like the field.
-        if not isinstance(data, dict):
-            return data
-        return lift_parameters(cls.__name__, data, "model_kwargs", _PARAMETER_FIELDS)
-
     @property
     def _llm_type(self) -> str:
         return "dashscope-tongyi"
@@ -99,7 +92,7 @@ class Tongyi(DashScopeClientSettings, GenerationFields, BaseLLM):
         params = super()._get_ls_params(stop=stop, **kwargs)
         params["ls_provider"] = "dashscope"
         params["ls_model_name"] = str(kwargs.get("model") or self.model)
-        return params
+        return _with_workspace(params, kwargs.get("workspace") or self.workspace)
 
     def _call_options(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         """The core client's keyword arguments for one prompt (the instance is not changed)."""

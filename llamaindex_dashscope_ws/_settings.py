@@ -28,7 +28,7 @@ from dashscope_ws._adapter_settings import (
     ConnectionFields,
     accepted_arguments,
     check_arguments,
-    resolved_location,
+    fill_location,
 )
 from dashscope_ws.adapters import (
     ClientHolder,
@@ -101,11 +101,7 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
 
     @model_validator(mode="after")
     def _resolve_location(self) -> Self:
-        # The workspace a pipeline bills and the API root it calls, visible on the object
-        # (``llm.workspace``, ``repr``) even when they come from the environment.
-        for name, value in resolved_location(client_settings(self, api_key=None)).items():
-            if getattr(self, name) is None:
-                self.__dict__[name] = value  # not "set by the user": model_fields_set unchanged
+        fill_location(self)  # workspace and base_url as a call will use them (env included)
         return self
 
     def _set_api_key(self, api_key: str | _HasSecret | None) -> None:

@@ -61,6 +61,10 @@ async def test_tongyi(old_environment: Emulator) -> None:
     from langchain_dashscope_ws import Tongyi
 
     llm = Tongyi(model="qwen-max", top_p=0.8)
+    traced = llm._get_ls_params()
+    assert (traced["ls_provider"], traced["ls_model_name"]) == ("dashscope", "qwen-max")
+    assert "dashscope_workspace" not in traced  # the main account: no workspace to bill
+    assert Tongyi(workspace="ws-1")._get_ls_params()["dashscope_workspace"] == "ws-1"  # type: ignore[typeddict-item]
     text = llm.invoke("用50个字左右阐述，生命的意义在于")
     assert isinstance(text, str)
     assert text
