@@ -188,23 +188,36 @@ def resolved_location(settings: Mapping[str, Any]) -> dict[str, Any]:
     names = set(CLIENT_SETTINGS) - {"default_headers"}
     given = {k: v for k, v in settings.items() if k in names and v is not None}
     # A placeholder key: only the key's presence is checked here, and never the real one.
-    config = ClientConfig.resolve(api_key="sk-resolve-only", **given)
+    return _location(ClientConfig.resolve(api_key="sk-resolve-only", **given))
+
+
+def _location(config: Any) -> dict[str, Any]:
     location: dict[str, Any] = {"workspace": config.workspace}
     if not config.workspace_in_host:
         location["base_url"] = config.base_url
     return location
 
 
-def fill_location(obj: Any) -> None:
-    """Set ``obj.workspace`` / ``obj.base_url`` (when ``None``) to what a call will use.
+_RESOLVED = ("workspace", "base_url")
 
-    For the adapters' after-validators: the workspace a chain bills, visible on the object
-    (``llm.workspace``, ``repr``, traced metadata) even when it comes from the environment.
-    Written to ``__dict__`` so pydantic's ``model_fields_set`` (what the user set) is unchanged.
+
+def fill_location(obj: Any, config: Any = None) -> None:
+    """Show on ``obj`` the ``workspace`` / ``base_url`` a call will use, unless the user set them.
+
+    For the adapters: at construction (``config`` ``None``: resolved from the object's settings
+    and the environment) and whenever a client is built (``config`` that client's, so a copy
+    with another ``region`` shows the API root it really calls). Written to ``__dict__`` so
+    pydantic's ``model_fields_set`` (what the user set) is unchanged.
     """
-    for name, value in resolved_location(client_settings(obj, api_key=None)).items():
-        if getattr(obj, name) is None:
-            obj.__dict__[name] = value
+    location = (
+        resolved_location(client_settings(obj, api_key=None))
+        if config is None
+        else _location(config)
+    )
+    explicit = obj.model_fields_set
+    for name in _RESOLVED:
+        if name not in explicit or getattr(obj, name) is None:  # workspace=None: not a choice
+            obj.__dict__[name] = location.get(name)
 
 
 def pydantic_fields(
@@ -264,7 +277,13 @@ def client_settings(source: object, *, api_key: object) -> dict[str, Any]:
         'ws-1'
     """
     names = (*CLIENT_SETTINGS, *CLIENT_OBJECTS)
-    return {"api_key": api_key, **{name: getattr(source, name, None) for name in names}}
+    settings = {"api_key": api_key, **{name: getattr(source, name, None) for name in names}}
+    # Values fill_location() resolved for display are not the user's: the core resolves them
+    # again per client, so a copy with another region or workspace_in_host still follows it.
+    explicit = getattr(source, "model_fields_set", None)
+    if explicit is not None:
+        settings.update({name: None for name in _RESOLVED if name not in explicit})
+    return settings
 
 
 class ClientHolder:

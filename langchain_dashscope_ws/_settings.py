@@ -128,7 +128,9 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
 
     def _get_client(self) -> DashScopeClient:
         """The core client for the current settings, built on first use."""
-        return self._client_holder.get(self._client_kwargs())
+        client = self._client_holder.get(self._client_kwargs())
+        fill_location(self, client.config)  # what this client calls, shown on the object
+        return client
 
     def __copy__(self) -> Self:
         # `model_copy()` shares private attributes; a copy must own its client, or

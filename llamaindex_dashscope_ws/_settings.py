@@ -129,4 +129,6 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
 
     def _get_client(self) -> DashScopeClient:
         """The core client for the current settings (rebuilt only if a setting changed)."""
-        return self._client_holder.get(self._client_kwargs())
+        client = self._client_holder.get(self._client_kwargs())
+        fill_location(self, client.config)  # what this client calls, shown on the object
+        return client

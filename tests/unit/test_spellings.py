@@ -134,6 +134,16 @@ def test_settings_from_the_environment_are_visible_at_construction(
     assert lc._get_ls_params()["dashscope_workspace"] == "ws-arg"  # type: ignore[typeddict-item]
     assert ChatDashScope()._get_ls_params(workspace="ws-call")["dashscope_workspace"] == "ws-call"  # type: ignore[typeddict-item]
     assert "workspace" not in ChatDashScope().model_fields_set  # resolved, not "set by the user"
+    assert ChatDashScope(workspace=None).workspace == "ws-from-env"
+    # A copy with another region shows (and calls) that region once its client is built.
+    copy = ChatDashScope(api_key="k").model_copy(update={"region": "cn-beijing"})
+    assert copy._get_client().config.base_url == "https://dashscope.aliyuncs.com/api/v1"
+    assert copy.base_url == "https://dashscope.aliyuncs.com/api/v1"
+    in_host = DashScope(api_key="k", workspace="ws-1", workspace_in_host=True, region="cn-beijing")
+    assert in_host.base_url is None  # the host follows the workspace
+    assert (
+        in_host._get_client().config.base_url == "https://ws-1.cn-beijing.maas.aliyuncs.com/api/v1"
+    )
 
 
 def spellings_table() -> str:
