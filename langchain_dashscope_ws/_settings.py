@@ -12,8 +12,9 @@ settings change, so two objects with different keys or workspaces never share st
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, cast, overload
 
+from langchain_core.language_models import LangSmithParams
 from langchain_core.utils import secret_from_env
 from pydantic import (
     AliasChoices,
@@ -41,7 +42,7 @@ from dashscope_ws.client import DashScopeClient
 from dashscope_ws.config import validate_workspace
 from dashscope_ws.settings import GENERATION_PARAMETERS
 
-__all__ = ["DashScopeClientSettings"]
+__all__ = ["DashScopeClientSettings", "with_workspace"]
 
 if TYPE_CHECKING:
     # Type checkers build a pydantic model's constructor from its annotations
@@ -62,6 +63,18 @@ _LIFTED = (*(p.name for p in GENERATION_PARAMETERS), "stop")
 
 # Typed as returning Any so the field default matches the descriptor type above.
 _key_from_env: Callable[[], Any] = secret_from_env("DASHSCOPE_API_KEY", default=None)
+
+
+def with_workspace(params: LangSmithParams, workspace: str | None) -> LangSmithParams:
+    """Traced run metadata plus ``dashscope_workspace``: which workspace the call bills.
+
+    ``LangSmithParams`` declares no such key; LangChain merges the whole dict into the run's
+    metadata, so the workspace (resolved at construction, or a per-call override) is traced.
+    """
+    if workspace is None:
+        return params
+    traced: dict[str, Any] = {**params, "dashscope_workspace": workspace}
+    return cast(LangSmithParams, traced)
 
 
 class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
@@ -101,7 +114,7 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
     @classmethod
     def _check_arguments(cls, data: Any) -> Any:
         # Unknown names fail naming the closest valid one; every spelling in the shared
-        # table (dashscope_ws._adapter_settings.SPELLINGS) maps to this class's field.
+        # table (dashscope_ws._arguments.SPELLINGS) maps to this class's field.
         if not isinstance(data, dict):
             return data
         data = check_arguments(cls.__name__, data, accepted_arguments(cls))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
@@ -41,7 +41,7 @@ from langchain_dashscope_ws._convert import (
     messages_to_wire,
     result_to_message,
 )
-from langchain_dashscope_ws._settings import DashScopeClientSettings
+from langchain_dashscope_ws._settings import DashScopeClientSettings, with_workspace
 from langchain_dashscope_ws.errors import translate_errors
 
 __all__ = ["ChatDashScope"]
@@ -70,14 +70,6 @@ def _profile(info: ModelInfo) -> ModelProfile:
         tool_choice=info.tool_calling,
         structured_output=info.json_schema,
     )
-
-
-def _with_workspace(params: LangSmithParams, workspace: str | None) -> LangSmithParams:
-    """``params`` plus ``dashscope_workspace`` (LangSmithParams declares no such key)."""
-    if workspace is None:
-        return params
-    traced: dict[str, Any] = {**params, "dashscope_workspace": workspace}
-    return cast(LangSmithParams, traced)
 
 
 @dataclass(frozen=True)
@@ -192,8 +184,7 @@ class ChatDashScope(DashScopeClientSettings, GenerationFields, BaseChatModel):
         stops = stop if stop is not None else params.get("stop")
         if stops:
             ls_params["ls_stop"] = [stops] if isinstance(stops, str) else list(stops)
-        # Traced as run metadata: which workspace the call bills (resolved at construction).
-        return _with_workspace(ls_params, kwargs.get("workspace") or self.workspace)
+        return with_workspace(ls_params, kwargs.get("workspace") or self.workspace)
 
     # ------------------------------------------------------------------ the four methods
 

@@ -23,8 +23,7 @@ from pydantic import AliasChoices, ConfigDict, Field
 from dashscope_ws import types
 from dashscope_ws._adapter_settings import GenerationFields
 from dashscope_ws.settings import GENERATION_PARAMETERS
-from langchain_dashscope_ws._settings import DashScopeClientSettings
-from langchain_dashscope_ws.chat_models import _with_workspace
+from langchain_dashscope_ws._settings import DashScopeClientSettings, with_workspace
 from langchain_dashscope_ws.errors import translate_errors
 
 __all__ = ["Tongyi"]
@@ -92,7 +91,7 @@ class Tongyi(DashScopeClientSettings, GenerationFields, BaseLLM):
         params = super()._get_ls_params(stop=stop, **kwargs)
         params["ls_provider"] = "dashscope"
         params["ls_model_name"] = str(kwargs.get("model") or self.model)
-        return _with_workspace(params, kwargs.get("workspace") or self.workspace)
+        return with_workspace(params, kwargs.get("workspace") or self.workspace)
 
     def _call_options(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         """The core client's keyword arguments for one prompt (the instance is not changed)."""

@@ -56,7 +56,7 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
     """Mixin: connection settings, a lazily created per-instance core client, its lifecycle.
 
     The constructor checks its arguments against the class's fields and the shared
-    spellings table (:data:`dashscope_ws.adapters.SPELLINGS`): an unknown name fails
+    spellings table (:data:`dashscope_ws._arguments.SPELLINGS`): an unknown name fails
     naming the closest valid one, ``dashscope_api_key=`` is ``api_key=``, and so on; the
     key is then kept privately. Settings left as ``None`` resolve from the
     environment exactly like the core (``DASHSCOPE_API_KEY``,

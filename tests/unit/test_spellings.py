@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from dashscope_ws._adapter_settings import SPELLINGS, ArgumentError
+from dashscope_ws._arguments import SPELLINGS, ArgumentError
 from dashscope_ws.emulator import SUB_KEY
 
 LANGCHAIN = ("ChatDashScope", "Tongyi", "DashScopeEmbeddings", "DashScopeRerank",
