@@ -2,6 +2,11 @@
 
 * :data:`CLIENT_SETTINGS` / :func:`declared_model`: the connection settings and generation
   parameters of :mod:`dashscope_ws.settings` as pydantic fields (both adapters, same validation).
+* :data:`SPELLINGS` / :func:`check_arguments`: the one table of accepted spellings and the
+  check every adapter class runs on its constructor arguments (unknown names fail naming
+  the closest valid one; two spellings of one setting fail).
+* :func:`resolved_location`: the workspace and API root a settings object will use,
+  resolved at construction from the arguments and the environment (without the key).
 * :class:`ClientHolder` and :class:`ClientLifecycle`: the lazily built per-object
   :class:`~dashscope_ws.client.DashScopeClient`, rebuilt when a setting changes, never
   shared by copies, released by ``close()``/``aclose()``/``with``/``async with``.
@@ -16,6 +21,13 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from dashscope_ws._arguments import (
+    SPELLINGS,
+    ArgumentError,
+    accepted_arguments,
+    check_arguments,
+    lift_parameters,
+)
 from dashscope_ws._closeable import Closeable
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.settings import CONNECTION_SETTINGS, GENERATION_PARAMETERS, Parameter
@@ -23,14 +35,21 @@ from dashscope_ws.settings import CONNECTION_SETTINGS, GENERATION_PARAMETERS, Pa
 __all__ = [
     "CLIENT_OBJECTS",
     "CLIENT_SETTINGS",
+    "SPELLINGS",
+    "ArgumentError",
     "ClientHolder",
     "ClientLifecycle",
     "ConnectionFields",
     "GenerationFields",
+    "accepted_arguments",
+    "check_arguments",
     "client_settings",
     "declared_model",
+    "fill_location",
+    "lift_parameters",
     "object_fields",
     "pydantic_fields",
+    "resolved_location",
 ]
 
 
@@ -38,6 +57,56 @@ __all__ = [
 # from the one declaration (dashscope_ws.settings), plus the objects a client is given.
 CLIENT_SETTINGS = tuple(setting.name for setting in CONNECTION_SETTINGS)
 CLIENT_OBJECTS = ("transport", "async_transport", "usage_tracker")
+
+
+def resolved_location(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``workspace`` and ``base_url`` a client with ``settings`` will use.
+
+    Resolved exactly as :meth:`~dashscope_ws.config.ClientConfig.resolve` does (arguments,
+    then ``DASHSCOPE_WORKSPACE`` / ``DASHSCOPE_BASE_URL`` / ``DASHSCOPE_REGION``, then
+    defaults) but without the key, so an adapter can show at construction which workspace
+    a chain will bill. ``base_url`` is left out when the workspace is addressed by host
+    name (``workspace_in_host``): there it follows the workspace and may not be set too.
+
+    Example:
+        >>> resolved_location({"workspace": "ws-1", "region": "cn-beijing"})["base_url"]
+        'https://dashscope.aliyuncs.com/api/v1'
+    """
+    from dashscope_ws.config import ClientConfig
+
+    names = set(CLIENT_SETTINGS) - {"default_headers"}
+    given = {k: v for k, v in settings.items() if k in names and v is not None}
+    # A placeholder key: only the key's presence is checked here, and never the real one.
+    return _location(ClientConfig.resolve(api_key="sk-resolve-only", **given))
+
+
+def _location(config: Any) -> dict[str, Any]:
+    location: dict[str, Any] = {"workspace": config.workspace}
+    if not config.workspace_in_host:
+        location["base_url"] = config.base_url
+    return location
+
+
+_RESOLVED = ("workspace", "base_url")
+
+
+def fill_location(obj: Any, config: Any = None) -> None:
+    """Show on ``obj`` the ``workspace`` / ``base_url`` a call will use, unless the user set them.
+
+    For the adapters: at construction (``config`` ``None``: resolved from the object's settings
+    and the environment) and whenever a client is built (``config`` that client's, so a copy
+    with another ``region`` shows the API root it really calls). Written to ``__dict__`` so
+    pydantic's ``model_fields_set`` (what the user set) is unchanged.
+    """
+    location = (
+        resolved_location(client_settings(obj, api_key=None))
+        if config is None
+        else _location(config)
+    )
+    explicit = obj.model_fields_set
+    for name in _RESOLVED:
+        if name not in explicit or getattr(obj, name) is None:  # workspace=None: not a choice
+            obj.__dict__[name] = location.get(name)
 
 
 def pydantic_fields(
@@ -97,7 +166,13 @@ def client_settings(source: object, *, api_key: object) -> dict[str, Any]:
         'ws-1'
     """
     names = (*CLIENT_SETTINGS, *CLIENT_OBJECTS)
-    return {"api_key": api_key, **{name: getattr(source, name, None) for name in names}}
+    settings = {"api_key": api_key, **{name: getattr(source, name, None) for name in names}}
+    # Values fill_location() resolved for display are not the user's: the core resolves them
+    # again per client, so a copy with another region or workspace_in_host still follows it.
+    explicit = getattr(source, "model_fields_set", None)
+    if explicit is not None:
+        settings.update({name: None for name in _RESOLVED if name not in explicit})
+    return settings
 
 
 class ClientHolder:

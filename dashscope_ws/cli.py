@@ -4,8 +4,9 @@ Each command is a pair of small functions: ``_add_<name>(subparsers)`` declares 
 arguments and ``_run_<name>(args) -> exit code`` does the work. To add a command, write
 the pair and append the adder to ``COMMANDS``.
 
-Without ``DASHSCOPE_API_KEY``, ``chat`` and ``demo`` talk to the built-in emulator (and
-say so on stderr), so the tool works out of the box and never needs a real key to try.
+``demo`` without ``DASHSCOPE_API_KEY`` runs against the built-in emulator (and says so on
+stderr), so it works out of the box. ``chat`` needs the key, or ``--emulator`` to talk to
+the emulator: a script whose secret is missing must fail, not get canned text and exit 0.
 Frameworks (LangChain, LlamaIndex) are imported only when ``demo`` runs: importing this
 module, or running any other command, never loads them.
 
@@ -34,15 +35,30 @@ Adder = Callable[[Any], None]  # argparse's subparsers action type is private
 Messages = list[dict[str, Any]]
 
 
+_NO_KEY = (
+    "DASHSCOPE_API_KEY is not set: export your Model Studio API key "
+    "(https://bailian.console.aliyun.com/?tab=model#/api-key), "
+    "or pass --emulator to chat with the local emulator"
+)
+
+
 @contextmanager
-def connection(err: TextIO, workspace: str | None = None) -> Iterator[dict[str, Any]]:
+def connection(
+    err: TextIO, workspace: str | None = None, *, emulator: bool | None = None
+) -> Iterator[dict[str, Any]]:
     """Connection settings for a client or an adapter: the real service, or the emulator.
 
     With ``DASHSCOPE_API_KEY`` set, only an explicit ``workspace`` is passed on; the key and
     every other setting come from the environment as usual. Without it, the embedded
     emulator serves for the duration of the ``with`` block, and ``err`` is told so.
+    ``emulator=True`` always uses the emulator; ``emulator=False`` requires the key
+    (``ValueError`` naming the fix otherwise).
     """
-    if os.environ.get("DASHSCOPE_API_KEY"):
+    if emulator is None:
+        emulator = not os.environ.get("DASHSCOPE_API_KEY")
+    if not emulator:
+        if not os.environ.get("DASHSCOPE_API_KEY"):
+            raise ValueError(_NO_KEY)
         yield {"workspace": workspace} if workspace else {}
         return
     from .emulator import SUB_KEY, SUB_WORKSPACE, Emulator
@@ -83,9 +99,12 @@ def _error_line(error: BaseException) -> str:
 
 
 @contextmanager
-def _client(workspace: str | None) -> Iterator[DashScopeClient]:
-    """A client for the configured service, or for the built-in emulator without a key."""
-    with connection(sys.stderr, workspace) as settings, DashScopeClient(**settings) as client:
+def _client(workspace: str | None, *, emulator: bool) -> Iterator[DashScopeClient]:
+    """A client for the configured service (the key is required), or for the emulator."""
+    with (
+        connection(sys.stderr, workspace, emulator=emulator) as settings,
+        DashScopeClient(**settings) as client,
+    ):
         yield client
 
 
@@ -116,6 +135,11 @@ def _add_chat(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--no-stream", action="store_true", help="wait for the whole reply instead of streaming"
+    )
+    parser.add_argument(
+        "--emulator",
+        action="store_true",
+        help="talk to the built-in emulator (without it, DASHSCOPE_API_KEY is required)",
     )
     parser.set_defaults(handler=_run_chat)
 
@@ -228,13 +252,15 @@ def _interactive(client: DashScopeClient, args: argparse.Namespace) -> int:
 
 def _run_chat(args: argparse.Namespace) -> int:
     interactive = args.interactive or (args.prompt is None and sys.stdin.isatty())
+    if not args.emulator and not os.environ.get("DASHSCOPE_API_KEY"):
+        raise ValueError(_NO_KEY)  # before reading stdin or starting anything
     if interactive:
-        with _client(args.workspace) as client:
+        with _client(args.workspace, emulator=args.emulator) as client:
             return _interactive(client, args)
     prompt = args.prompt if args.prompt is not None else sys.stdin.read()
     if not prompt.strip():
         raise ValueError("no prompt: pass one as an argument, pipe it on stdin, or use -i")
-    with _client(args.workspace) as client:
+    with _client(args.workspace, emulator=args.emulator) as client:
         _reply(client, [*_system(args), {"role": "user", "content": prompt}], args)
     return 0
 

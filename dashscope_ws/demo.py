@@ -95,6 +95,7 @@ def langchain_chain(settings: dict[str, Any], out: TextIO, model: str = CHAT_MOD
     chain = prompt | ChatDashScope(model=model, **settings) | StrOutputParser()
     context = dict(sample_documents())["workspaces.md"]
     print("== LangChain: prompt | ChatDashScope | StrOutputParser (streamed)", file=out)
+    print(f"Q: {QUESTION}", file=out)
     parts = []
     for token in chain.stream({"context": context, "question": QUESTION}):
         parts.append(token)
@@ -127,6 +128,7 @@ def llamaindex_rag(
     response = engine.query(QUESTION)
     sources = [str(n.node.metadata.get("file_name")) for n in response.source_nodes]
     print("== LlamaIndex: VectorStoreIndex + DashScopeRerank + DashScope", file=out)
+    print(f"Q: {QUESTION}", file=out)
     print(str(response).strip(), file=out)
     for node in response.source_nodes:
         print(f"  source: {node.node.metadata.get('file_name')} (score {node.score:.3f})", file=out)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from langchain_dashscope_ws.apps import ChatDashScopeApp, DashScopeKnowledgeBaseRetriever
     from langchain_dashscope_ws.chat_models import ChatDashScope
     from langchain_dashscope_ws.embeddings import DashScopeEmbeddings
+    from langchain_dashscope_ws.llms import Tongyi
     from langchain_dashscope_ws.rerank import DashScopeRerank
     from langchain_dashscope_ws.usage import DashScopeUsageCallbackHandler
 
@@ -25,6 +26,7 @@ __all__ = [
     "DashScopeKnowledgeBaseRetriever",
     "DashScopeRerank",
     "DashScopeUsageCallbackHandler",
+    "Tongyi",
 ]
 
 __getattr__, __dir__ = lazy_exports(
@@ -36,5 +38,6 @@ __getattr__, __dir__ = lazy_exports(
         "DashScopeEmbeddings": "langchain_dashscope_ws.embeddings",
         "DashScopeRerank": "langchain_dashscope_ws.rerank",
         "DashScopeUsageCallbackHandler": "langchain_dashscope_ws.usage",
+        "Tongyi": "langchain_dashscope_ws.llms",
     },
 )

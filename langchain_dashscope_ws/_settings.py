@@ -12,8 +12,9 @@ settings change, so two objects with different keys or workspaces never share st
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, cast, overload
 
+from langchain_core.language_models import LangSmithParams
 from langchain_core.utils import secret_from_env
 from pydantic import (
     AliasChoices,
@@ -21,10 +22,17 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     field_validator,
+    model_validator,
 )
 from typing_extensions import Self
 
-from dashscope_ws._adapter_settings import ConnectionFields
+from dashscope_ws._adapter_settings import (
+    ConnectionFields,
+    accepted_arguments,
+    check_arguments,
+    fill_location,
+    lift_parameters,
+)
 from dashscope_ws.adapters import (
     ClientHolder,
     ClientLifecycle,
@@ -32,8 +40,9 @@ from dashscope_ws.adapters import (
 )
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.config import validate_workspace
+from dashscope_ws.settings import GENERATION_PARAMETERS
 
-__all__ = ["DashScopeClientSettings"]
+__all__ = ["DashScopeClientSettings", "with_workspace"]
 
 if TYPE_CHECKING:
     # Type checkers build a pydantic model's constructor from its annotations
@@ -49,8 +58,23 @@ if TYPE_CHECKING:
 else:
     _APIKey = SecretStr | None
 
+# Parameters that move from model_kwargs to their fields (the declared ones and stop).
+_LIFTED = (*(p.name for p in GENERATION_PARAMETERS), "stop")
+
 # Typed as returning Any so the field default matches the descriptor type above.
 _key_from_env: Callable[[], Any] = secret_from_env("DASHSCOPE_API_KEY", default=None)
+
+
+def with_workspace(params: LangSmithParams, workspace: str | None) -> LangSmithParams:
+    """Traced run metadata plus ``dashscope_workspace``: which workspace the call bills.
+
+    ``LangSmithParams`` declares no such key; LangChain merges the whole dict into the run's
+    metadata, so the workspace (resolved at construction, or a per-call override) is traced.
+    """
+    if workspace is None:
+        return params
+    traced: dict[str, Any] = {**params, "dashscope_workspace": workspace}
+    return cast(LangSmithParams, traced)
 
 
 class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
@@ -86,11 +110,30 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
 
     _client_holder: ClientHolder = PrivateAttr(default_factory=ClientHolder)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _check_arguments(cls, data: Any) -> Any:
+        # Unknown names fail naming the closest valid one; every spelling in the shared
+        # table (dashscope_ws._arguments.SPELLINGS) maps to this class's field.
+        if not isinstance(data, dict):
+            return data
+        data = check_arguments(cls.__name__, data, accepted_arguments(cls))
+        if "model_kwargs" in cls.model_fields:
+            # langchain-community's model_kwargs={"temperature": 0.1} keeps working: declared
+            # parameters move to their validated fields.
+            data = lift_parameters(cls.__name__, data, "model_kwargs", _LIFTED)
+        return data
+
     @field_validator("workspace")
     @classmethod
     def _check_workspace(cls, value: str | None) -> str | None:
         # Fail at construction, not on the first request, for a malformed id.
         return None if value is None else validate_workspace(value)
+
+    @model_validator(mode="after")
+    def _resolve_location(self) -> Self:
+        fill_location(self)  # workspace and base_url as a call will use them (env included)
+        return self
 
     def _client_kwargs(self) -> dict[str, Any]:
         key = self.api_key.get_secret_value() if self.api_key is not None else None
@@ -98,7 +141,9 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
 
     def _get_client(self) -> DashScopeClient:
         """The core client for the current settings, built on first use."""
-        return self._client_holder.get(self._client_kwargs())
+        client = self._client_holder.get(self._client_kwargs())
+        fill_location(self, client.config)  # what this client calls, shown on the object
+        return client
 
     def __copy__(self) -> Self:
         # `model_copy()` shares private attributes; a copy must own its client, or

@@ -41,7 +41,7 @@ from langchain_dashscope_ws._convert import (
     messages_to_wire,
     result_to_message,
 )
-from langchain_dashscope_ws._settings import DashScopeClientSettings
+from langchain_dashscope_ws._settings import DashScopeClientSettings, with_workspace
 from langchain_dashscope_ws.errors import translate_errors
 
 __all__ = ["ChatDashScope"]
@@ -184,7 +184,7 @@ class ChatDashScope(DashScopeClientSettings, GenerationFields, BaseChatModel):
         stops = stop if stop is not None else params.get("stop")
         if stops:
             ls_params["ls_stop"] = [stops] if isinstance(stops, str) else list(stops)
-        return ls_params
+        return with_workspace(ls_params, kwargs.get("workspace") or self.workspace)
 
     # ------------------------------------------------------------------ the four methods
 

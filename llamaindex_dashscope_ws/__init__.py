@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     )
     from llamaindex_dashscope_ws.embeddings import DashScopeEmbedding
     from llamaindex_dashscope_ws.llms import DashScope
+    from llamaindex_dashscope_ws.models import (
+        DashScopeBatchTextEmbeddingModels,
+        DashScopeGenerationModels,
+        DashScopeMultiModalEmbeddingModels,
+        DashScopeTextEmbeddingModels,
+        DashScopeTextEmbeddingType,
+    )
     from llamaindex_dashscope_ws.postprocessor import DashScopeRerank
     from llamaindex_dashscope_ws.tokenizer import qwen_tokenizer
     from llamaindex_dashscope_ws.usage import DashScopeUsageEventHandler
@@ -27,9 +34,14 @@ __all__ = [
     "DashScope",
     "DashScopeAppChatEngine",
     "DashScopeAppQueryEngine",
+    "DashScopeBatchTextEmbeddingModels",
     "DashScopeEmbedding",
+    "DashScopeGenerationModels",
     "DashScopeKnowledgeBaseRetriever",
+    "DashScopeMultiModalEmbeddingModels",
     "DashScopeRerank",
+    "DashScopeTextEmbeddingModels",
+    "DashScopeTextEmbeddingType",
     "DashScopeUsageEventHandler",
     "qwen_tokenizer",
 ]
@@ -43,6 +55,11 @@ __getattr__, __dir__ = lazy_exports(
         "DashScopeKnowledgeBaseRetriever": "llamaindex_dashscope_ws.apps",
         "DashScopeEmbedding": "llamaindex_dashscope_ws.embeddings",
         "DashScopeRerank": "llamaindex_dashscope_ws.postprocessor",
+        "DashScopeGenerationModels": "llamaindex_dashscope_ws.models",
+        "DashScopeTextEmbeddingModels": "llamaindex_dashscope_ws.models",
+        "DashScopeTextEmbeddingType": "llamaindex_dashscope_ws.models",
+        "DashScopeBatchTextEmbeddingModels": "llamaindex_dashscope_ws.models",
+        "DashScopeMultiModalEmbeddingModels": "llamaindex_dashscope_ws.models",
         "DashScopeUsageEventHandler": "llamaindex_dashscope_ws.usage",
         "qwen_tokenizer": "llamaindex_dashscope_ws.tokenizer",
     },

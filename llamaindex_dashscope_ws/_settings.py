@@ -15,15 +15,21 @@ appears in ``repr``, ``model_dump()``, ``to_dict()`` or ``to_json()``.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from llama_index.core.bridge.pydantic import (
     PrivateAttr,
     field_validator,
+    model_validator,
 )
 from typing_extensions import Self
 
-from dashscope_ws._adapter_settings import ConnectionFields
+from dashscope_ws._adapter_settings import (
+    ConnectionFields,
+    accepted_arguments,
+    check_arguments,
+    fill_location,
+)
 from dashscope_ws.adapters import (
     ClientHolder,
     ClientLifecycle,
@@ -49,8 +55,10 @@ def secret_value(api_key: str | _HasSecret | None) -> str | None:
 class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
     """Mixin: connection settings, a lazily created per-instance core client, its lifecycle.
 
-    Subclasses pop ``api_key`` in their ``__init__``, call ``super().__init__``
-    and then :meth:`_set_api_key`. Settings left as ``None`` resolve from the
+    The constructor checks its arguments against the class's fields and the shared
+    spellings table (:data:`dashscope_ws._arguments.SPELLINGS`): an unknown name fails
+    naming the closest valid one, ``dashscope_api_key=`` is ``api_key=``, and so on; the
+    key is then kept privately. Settings left as ``None`` resolve from the
     environment exactly like the core (``DASHSCOPE_API_KEY``,
     ``DASHSCOPE_WORKSPACE``, ``DASHSCOPE_BASE_URL``, ``DASHSCOPE_REGION``,
     ``DASHSCOPE_TIMEOUT``, ``DASHSCOPE_MAX_RETRIES``), then the core's defaults.
@@ -60,9 +68,7 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
 
     Example:
         >>> class Thing(DashScopeClientSettings):
-        ...     def __init__(self, api_key: str | None = None, **data: object) -> None:
-        ...         super().__init__(**data)
-        ...         self._set_api_key(api_key)
+        ...     pass
         >>> with Thing(api_key="sk-secret", workspace="ws-1") as thing:
         ...     ("sk-secret" in repr(thing), thing.workspace)
         (False, 'ws-1')
@@ -73,12 +79,30 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
 
     _api_key: SecretStr | None = PrivateAttr(default=None)
     _client_holder: ClientHolder = PrivateAttr(default_factory=ClientHolder)
+    # Arguments a class takes besides its fields (the key is private, not a field).
+    _extra_arguments: ClassVar[tuple[str, ...]] = ("api_key",)
+
+    def __init__(self, **data: Any) -> None:
+        data = check_arguments(type(self).__name__, data, self._arguments())
+        api_key = data.pop("api_key", None)
+        super().__init__(**data)
+        self._set_api_key(api_key)
+
+    @classmethod
+    def _arguments(cls) -> frozenset[str]:
+        """The names this class's constructor takes (fields, aliases, the key)."""
+        return accepted_arguments(cls, *cls._extra_arguments)
 
     @field_validator("workspace")
     @classmethod
     def _check_workspace(cls, value: str | None) -> str | None:
         # Fail at construction, not on the first request, for a malformed id.
         return None if value is None else validate_workspace(value)
+
+    @model_validator(mode="after")
+    def _resolve_location(self) -> Self:
+        fill_location(self)  # workspace and base_url as a call will use them (env included)
+        return self
 
     def _set_api_key(self, api_key: str | _HasSecret | None) -> None:
         value = secret_value(api_key)
@@ -105,4 +129,6 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
 
     def _get_client(self) -> DashScopeClient:
         """The core client for the current settings (rebuilt only if a setting changed)."""
-        return self._client_holder.get(self._client_kwargs())
+        client = self._client_holder.get(self._client_kwargs())
+        fill_location(self, client.config)  # what this client calls, shown on the object
+        return client

@@ -59,7 +59,7 @@ class DashScopeAppChatEngine(BaseChatEngine):
         memory: ChatMemoryBuffer | None = None,
         **connection: Any,
     ) -> None:
-        self.connection = AppConnection(**connection)
+        self.connection = AppConnection(owner=type(self), **connection)
         self.app_id = app_id
         self.session_id = session_id
         self._memory = memory or ChatMemoryBuffer.from_defaults()

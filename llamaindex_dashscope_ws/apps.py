@@ -11,6 +11,7 @@ object (:class:`AppConnection`) each instance owns. Wire details: ``docs/apps.md
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import AsyncGenerator, Generator
 from types import TracebackType
 from typing import Any
@@ -27,6 +28,7 @@ from llama_index.core.callbacks import CallbackManager
 from llama_index.core.prompts.mixin import PromptMixinType
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
+from dashscope_ws._adapter_settings import check_arguments
 from dashscope_ws.apps import AppAccumulator, AppResult, DocReference
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.knowledge import RetrievedNode
@@ -48,9 +50,13 @@ class AppConnection(DashScopeClientSettings):
         'ws-1'
     """
 
-    def __init__(self, api_key: str | None = None, **data: Any) -> None:
+    def __init__(self, *, owner: Any = None, **data: Any) -> None:
+        # Errors name the engine the connection settings were given to (and may suggest
+        # one of its own parameters, for a misspelt one).
+        if owner is not None:
+            hints = inspect.signature(owner).parameters
+            check_arguments(owner.__name__, data, self._arguments(), hints=hints)
         super().__init__(**data)
-        self._set_api_key(api_key)
 
     def client(self) -> DashScopeClient:
         """The core client for these settings (built on first use)."""
@@ -142,7 +148,7 @@ class DashScopeAppQueryEngine(_Owned, BaseQueryEngine):
         **connection: Any,
     ) -> None:
         super().__init__(callback_manager)
-        self.connection = AppConnection(**connection)
+        self.connection = AppConnection(owner=type(self), **connection)
         self.app_id = app_id
         self.streaming = streaming
         self.session_id = session_id
@@ -255,7 +261,7 @@ class DashScopeKnowledgeBaseRetriever(_Owned, BaseRetriever):
         if not index_id and not index_name:
             raise ValueError("give index_id or index_name")
         super().__init__(callback_manager)
-        self.connection = AppConnection(**connection)
+        self.connection = AppConnection(owner=type(self), **connection)
         self.index_id = index_id
         self.index_name = index_name
         self._options: dict[str, Any] = {

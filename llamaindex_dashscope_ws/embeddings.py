@@ -2,9 +2,10 @@
 
 Queries are embedded with ``text_type="query"`` and nodes with ``text_type="document"``.
 ``embed_batch_size`` defaults to, and is capped at, the model's row limit (v1/v2: 25,
-v3/v4: 10) so that each LlamaIndex batch is exactly one request and the progress bar
-of ``get_text_embedding_batch(show_progress=True)`` counts real requests. The async
-methods call the core's aiohttp transport directly (no thread pool).
+v3/v4: 10) so that each LlamaIndex batch is exactly one request. With
+``show_progress=True`` LlamaIndex's sync ``get_text_embedding_batch`` advances its bar
+once per text, the async ``aget_text_embedding_batch`` once per batch (request). The
+async methods call the core's aiohttp transport directly (no thread pool).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding):
         max_concurrency: concurrent requests inside one async call; also the default
             ``num_workers`` bounding concurrent batches in ``aget_text_embedding_batch``.
         instruct: custom task instruction (text-embedding-v4 only).
+        text_type: ``text_type`` sent with texts (nodes), ``"document"`` by default (a
+            ``DashScopeTextEmbeddingType`` works too); queries are always ``"query"``.
         api_key: API key; defaults to ``DASHSCOPE_API_KEY``.
         workspace: workspace id, sent as ``X-DashScope-WorkSpace``; defaults to
             ``DASHSCOPE_WORKSPACE``.
@@ -62,10 +65,11 @@ class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding):
         default=_DEFAULT_CONCURRENCY, ge=1, description="Concurrent requests per call."
     )
     instruct: str | None = Field(default=None, description="Custom task instruction (v4).")
-
-    def __init__(self, api_key: str | None = None, **data: Any) -> None:
-        super().__init__(**data)
-        self._set_api_key(api_key)
+    text_type: str = Field(
+        default="document",
+        pattern="^(query|document)$",
+        description="text_type of texts (nodes); queries are always embedded as 'query'.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -101,7 +105,7 @@ class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding):
         return self._get_text_embeddings([text])[0]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-        return self._get_client().embed(texts, **self._options("document")).embeddings
+        return self._get_client().embed(texts, **self._options(self.text_type)).embeddings
 
     async def _aget_query_embedding(self, query: str) -> Embedding:
         result = await self._get_client().aembed([query], **self._options("query"))
@@ -112,6 +116,6 @@ class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding):
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
         result = await self._get_client().aembed(
-            texts, max_concurrency=self.max_concurrency, **self._options("document")
+            texts, max_concurrency=self.max_concurrency, **self._options(self.text_type)
         )
         return result.embeddings

@@ -117,20 +117,25 @@ class DashScope(DashScopeClientSettings, GenerationFields, FunctionCallingLLM):
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra wire parameters sent on every call."
     )
+    # Arguments of llama-index-llms-dashscope, accepted so that only the import changes.
+    context_window: int | None = Field(
+        default=None, gt=0, description="Override the registry's context window."
+    )
+    is_function_calling_model: bool | None = Field(
+        default=None, description="Override the registry's tool-calling flag."
+    )
+    incremental_output: bool | None = Field(
+        default=None,
+        description="Accepted for llama-index-llms-dashscope code; streams are always "
+        "incremental (each chunk a delta, `message` the text so far), as that class forced.",
+    )
 
-    def __init__(
-        self,
-        model: str | None = None,
-        *,
-        model_name: str | None = None,
-        api_key: Any = None,
-        **kwargs: Any,
-    ) -> None:
-        if model is not None and model_name is not None and model != model_name:
-            raise ValueError(f"model={model!r} and model_name={model_name!r} disagree")
-        kwargs["model"] = model or model_name or DEFAULT_MODEL
+    def __init__(self, model: str | None = None, **kwargs: Any) -> None:
+        # The model may be given positionally (as llama-index-llms-dashscope allowed);
+        # `model_name=`, `dashscope_api_key=`, ... are mapped by the shared spellings table.
+        if model is not None:
+            kwargs["model"] = model
         super().__init__(**kwargs)
-        self._set_api_key(api_key)
 
     @classmethod
     def class_name(cls) -> str:
@@ -141,11 +146,14 @@ class DashScope(DashScopeClientSettings, GenerationFields, FunctionCallingLLM):
     def metadata(self) -> LLMMetadata:
         """Model limits from the registry, :mod:`dashscope_ws.models` (with sources)."""
         info = lookup(self.model)
+        tools = info.tool_calling
         return LLMMetadata(
-            context_window=info.context_window,
+            context_window=self.context_window or info.context_window,
             num_output=self.max_tokens or info.max_output_tokens,
             is_chat_model=True,
-            is_function_calling_model=info.tool_calling,
+            is_function_calling_model=tools
+            if self.is_function_calling_model is None
+            else self.is_function_calling_model,
             model_name=self.model,
             system_role=MessageRole.SYSTEM,
         )

@@ -60,10 +60,11 @@ class DashScopeRerank(DashScopeClientSettings, BaseNodePostprocessor):
     keep_retrieval_score: bool = Field(
         default=False, description="Keep the retrieval score in metadata['retrieval_score']."
     )
-
-    def __init__(self, api_key: str | None = None, **data: Any) -> None:
-        super().__init__(**data)
-        self._set_api_key(api_key)
+    return_documents: bool = Field(
+        default=False,
+        description="Accepted for llama-index-postprocessor-dashscope-rerank code: the nodes "
+        "are returned either way, so the service is never asked to echo the texts.",
+    )
 
     @classmethod
     def class_name(cls) -> str:

@@ -18,6 +18,7 @@ import dashscope_ws
 import dashscope_ws.cli
 import dashscope_ws.emulator
 from dashscope_ws.cli import main
+from dashscope_ws.demo import QUESTION
 from dashscope_ws.emulator import MAIN_KEY, SUB_KEY, SUB_WORKSPACE, Emulator
 from dashscope_ws.emulator.script import ScriptedReply
 
@@ -45,8 +46,22 @@ def _messages(emulator: Emulator) -> list[list[dict[str, Any]]]:
 # ---------------------------------------------------------------------------- chat, one shot
 
 
-def test_chat_without_a_key_uses_the_embedded_emulator(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["chat", "Say hello"]) == 0
+def test_chat_without_a_key_fails_unless_emulator_is_asked_for(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A script whose secret is missing must fail, not get canned text and exit 0 (issue 12).
+    assert main(["chat", "Say hello"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("dashscope-ws: error: DASHSCOPE_API_KEY is not set")
+    assert "--emulator" in err
+    assert err.count("\n") == 1
+
+
+def test_chat_with_emulator_flag_uses_the_embedded_emulator(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["chat", "Say hello", "--emulator"]) == 0
     out, err = capsys.readouterr()
     assert out.strip()
     assert "emulator" in err
@@ -233,7 +248,8 @@ def test_demo_without_a_key_runs_both_frameworks_as_the_sub_account(
     chain, rag = out.split("== LlamaIndex", 1)
     assert chain.startswith("== LangChain")
     assert "X-DashScope-WorkSpace header" in chain  # the streamed answer, from the context
-    answer, *sources = rag.strip().splitlines()[1:]
+    question, answer, *sources = rag.strip().splitlines()[1:]
+    assert chain.splitlines()[1] == question == f"Q: {QUESTION}"  # the question, before answers
     assert "X-DashScope-WorkSpace" in answer
     assert sources[0].startswith("  source: workspaces.md (score ")
     [emulator] = _RecordingEmulator.started
@@ -357,7 +373,7 @@ def test_debug_shows_the_exception(
 
 
 def test_invalid_workspace_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["chat", "Hello", "--workspace", "not a workspace"]) == 1
+    assert main(["chat", "Hello", "--emulator", "--workspace", "not a workspace"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("dashscope-ws: error: ")
     assert "workspace" in err
@@ -434,7 +450,7 @@ FRAMEWORK_FREE = """
 import json, sys
 from dashscope_ws.cli import build_parser, main
 build_parser()
-code = main(["chat", "Hello"])  # no key: the embedded emulator
+code = main(["chat", "Hello", "--emulator"])  # the embedded emulator
 loaded = sorted(m for m in sys.modules if m.split(".")[0].startswith(("langchain", "llama_index")))
 print(json.dumps({"code": code, "loaded": loaded}))
 """

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from typing_extensions import TypedDict
 
 from dashscope_ws import errors as core
+from dashscope_ws._adapter_settings import ArgumentError
 from dashscope_ws.emulator import SUB_KEY, SUB_WORKSPACE, Emulator, ScriptedReply
 from langchain_dashscope_ws import errors
 from langchain_dashscope_ws.chat_models import ChatDashScope
@@ -40,10 +41,17 @@ def test_aliases_secret_and_unknown_parameters() -> None:
     assert llm.model == "qwen-max"
     assert "sk-secret-value" not in repr(llm)
     assert "sk-secret-value" not in str(llm.model_dump())
-    with pytest.raises(ValidationError, match="temprature"):
+    with pytest.raises(ArgumentError, match="'temprature'; did you mean 'temperature'"):
         ChatDashScope(temprature=0.1)  # type: ignore[call-arg]
+    # langchain-community's spelling: declared parameters move to their validated fields.
+    lifted = ChatDashScope(model_kwargs={"temperature": 0.1, "n": 1})
+    assert (lifted.temperature, lifted.model_kwargs) == (0.1, {"n": 1})
+    with pytest.raises(ValidationError, match="less than 2"):
+        ChatDashScope(model_kwargs={"temperature": 5})
+    with pytest.raises(ArgumentError, match="not both"):
+        ChatDashScope(temperature=0.2, model_kwargs={"temperature": 0.1})
     with pytest.raises(ValidationError, match="constructor arguments"):
-        ChatDashScope(model_kwargs={"temperature": 0.1})
+        ChatDashScope(model_kwargs={"workspace": "ws-1"})
 
 
 def test_api_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,6 +71,10 @@ def test_ls_params_follow_per_call_overrides() -> None:
         "ls_max_tokens": 10,
         "ls_stop": ["END"],
     }
+    assert (
+        ChatDashScope(api_key="k", workspace="ws-1")._get_ls_params()["dashscope_workspace"]
+        == "ws-1"
+    )  # type: ignore[typeddict-item]
     params = llm._get_ls_params(stop=["x"], model="qwen-max", temperature=0.1)
     assert (params["ls_model_name"], params["ls_temperature"], params["ls_stop"]) == (
         "qwen-max",

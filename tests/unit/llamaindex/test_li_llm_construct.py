@@ -106,7 +106,7 @@ def test_per_call_options_do_not_mutate_instance() -> None:
 def test_model_name_alias() -> None:
     assert DashScope(model_name="qwen-max", api_key=KEY).model == "qwen-max"
     assert DashScope(api_key=KEY).model == "qwen-plus"
-    with pytest.raises(ValueError, match="disagree"):
+    with pytest.raises(TypeError, match="pass model or model_name, not both"):
         DashScope(model="qwen-max", model_name="qwen-plus", api_key=KEY)
 
 

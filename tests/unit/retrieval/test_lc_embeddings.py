@@ -161,7 +161,7 @@ def test_aliases_and_forbidden_extras() -> None:
     assert emb.api_key is not None
     assert emb.api_key.get_secret_value() == "sk-x"
     assert "sk-x" not in repr(emb)
-    with pytest.raises(ValueError, match="extra"):
+    with pytest.raises(TypeError, match="'modle'; did you mean 'model'"):
         DashScopeEmbeddings(modle="text-embedding-v3")  # type: ignore[call-arg]
 
 
