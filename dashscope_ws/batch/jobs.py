@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 
 from ..protocol import HTTPRequest
 from . import wire
+from .convert import compatible_usage
 from .lines import (
     MAX_LINES,
     BatchResult,
@@ -97,6 +98,19 @@ class BatchJobs:
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
 
+    def _record(self, run: BatchRun, rows: list[BatchResult]) -> list[BatchResult]:
+        tracker = getattr(self.client, "usage_tracker", None)
+        if tracker is None:
+            return rows
+        workspace = run.state.workspace or self.client.config.workspace
+        for row in rows:
+            if row.ok and row.custom_id not in run.recorded and row.body is not None:
+                run.recorded.add(row.custom_id)
+                usage = compatible_usage(row.body.get("usage"))
+                model = str(row.body.get("model") or "")
+                tracker.record(workspace=workspace, model=model, usage=usage, kind="batch")
+        return rows
+
     # ------------------------------------------------------------------ public, blocking
 
     def submit(
@@ -166,8 +180,12 @@ class BatchJobs:
         return self._drive(self._ops.wait_op(run, timeout))
 
     def results(self, run: BatchRun) -> list[BatchResult]:
-        """One :class:`BatchResult` per input row, in input order; failed rows carry their error."""
-        return self._drive(self._ops.results_op(run))
+        """One :class:`BatchResult` per input row, in input order; failed rows carry their error.
+
+        Each answered row's usage is told to the client's ``usage_tracker`` (kind
+        ``"batch"``) once per row and run, however often results are fetched.
+        """
+        return self._record(run, self._drive(self._ops.results_op(run)))
 
     def resubmit_failed(
         self,
@@ -243,7 +261,7 @@ class BatchJobs:
 
     async def aresults(self, run: BatchRun) -> list[BatchResult]:
         """Async :meth:`results`."""
-        return await self._adrive(self._ops.results_op(run))
+        return self._record(run, await self._adrive(self._ops.results_op(run)))
 
     async def aresubmit_failed(
         self,
