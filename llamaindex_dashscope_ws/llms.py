@@ -55,8 +55,8 @@ from llamaindex_dashscope_ws._convert import (
     tool_spec,
 )
 from llamaindex_dashscope_ws._settings import DashScopeClientSettings
-from llamaindex_dashscope_ws.batch import ChatBatchJobs
 from llamaindex_dashscope_ws._stream import StreamFolder
+from llamaindex_dashscope_ws.batch import ChatBatchJobs
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool

@@ -34,8 +34,9 @@ def compatible_message(message: Mapping[str, Any]) -> dict[str, Any]:
     """A native message dict as an OpenAI-compatible one.
 
     Example:
-        >>> compatible_message({"role": "user", "content": [{"text": "Hi"}, {"image": "u"}]})
-        {'role': 'user', 'content': [{'type': 'text', 'text': 'Hi'}, {'type': 'image_url', 'image_url': {'url': 'u'}}]}
+        >>> message = {"role": "user", "content": [{"text": "Hi"}, {"image": "u"}]}
+        >>> compatible_message(message)["content"]
+        [{'type': 'text', 'text': 'Hi'}, {'type': 'image_url', 'image_url': {'url': 'u'}}]
     """
     out = dict(message)
     content = out.get("content")

@@ -83,13 +83,13 @@ class BatchHandle(Generic[R]):
 
     Example:
         >>> from dashscope_ws import DashScopeClient
-        >>> from dashscope_ws.batch import embedding_lines
+        >>> from dashscope_ws.batch import embedding, embedding_lines
         >>> from dashscope_ws.emulator import Emulator, MAIN_KEY
         >>> with Emulator() as emu, DashScopeClient(api_key=MAIN_KEY, base_url=emu.base_url) as c:
         ...     jobs = BatchJobs(c, poll_interval=0.05)
-        ...     handle = BatchHandle.submit(jobs, embedding_lines(["a", "b"]), len)
-        ...     handle.wait().results()
-        [2, 2]
+        ...     handle = BatchHandle.submit(jobs, embedding_lines(["a", "b"]), embedding)
+        ...     [len(vector) for vector in handle.wait().results()]
+        [1024, 1024]
     """
 
     def __init__(self, jobs: BatchJobs, run: BatchRun, convert: Converter[R]) -> None:
@@ -155,7 +155,7 @@ class BatchHandle(Generic[R]):
             else:
                 try:
                     item = self.convert(row)
-                except (ValueError, TypeError, KeyError) as error:  # a malformed answer
+                except ValueError as error:  # a malformed answer (converters raise ValueError)
                     item = BatchRowError(row.index, row.custom_id, "InvalidResponse", str(error))
             if raise_errors and isinstance(item, BatchRowError):
                 raise item
