@@ -11,7 +11,7 @@ NOTEBOOKS = sorted(Path(__file__).parent.glob("*.ipynb"))
 
 
 def test_the_three_notebooks_exist() -> None:
-    assert [p.name[:3] for p in NOTEBOOKS] == ["01_", "02_", "03_"]
+    assert {"01_", "02_", "03_", "05_"} <= {p.name[:3] for p in NOTEBOOKS}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
