@@ -18,12 +18,11 @@ from langchain_core.messages import AIMessage
 from dashscope_ws.batch import (
     BatchJobSource,
     BatchResult,
+    EmbeddingJobSource,
     RequestLine,
     chat_lines,
     chat_result,
     compatible_message,
-    embedding,
-    embedding_lines,
 )
 from langchain_dashscope_ws._convert import messages_to_wire, result_to_message
 
@@ -64,7 +63,7 @@ class ChatBatchJobs(BatchJobSource[AIMessage]):
         return result_to_message(result, model=result.model or self.model)  # type: ignore[attr-defined]
 
 
-class EmbeddingBatchJobs(BatchJobSource[list[float]]):
+class EmbeddingBatchJobs(EmbeddingJobSource):
     """``DashScopeEmbeddings.batch_job(texts, **options)``: one vector per text.
 
     Uses the object's ``model`` and ``dimensions``; per-call ``workspace=``.
@@ -74,15 +73,3 @@ class EmbeddingBatchJobs(BatchJobSource[list[float]]):
         >>> emb = DashScopeEmbeddings(dimensions=512)  # doctest: +SKIP
         >>> vectors = emb.batch_job(texts).wait().results()  # doctest: +SKIP
     """
-
-    def _batch_lines(
-        self, inputs: Sequence[str], options: dict[str, Any]
-    ) -> tuple[Iterable[RequestLine], str | None]:
-        workspace = options.pop("workspace", None)
-        if options:
-            raise TypeError(f"unexpected batch_job options: {sorted(options)}")
-        lines = embedding_lines(inputs, model=self.model, dimensions=self.dimensions)  # type: ignore[attr-defined]
-        return lines, workspace
-
-    def _batch_row(self, row: BatchResult) -> list[float]:
-        return embedding(row)

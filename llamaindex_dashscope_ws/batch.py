@@ -17,12 +17,11 @@ from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageR
 from dashscope_ws.batch import (
     BatchJobSource,
     BatchResult,
+    EmbeddingJobSource,
     RequestLine,
     chat_lines,
     chat_result,
     compatible_message,
-    embedding,
-    embedding_lines,
 )
 from llamaindex_dashscope_ws._convert import to_chat_response, to_wire_messages
 
@@ -60,7 +59,7 @@ class ChatBatchJobs(BatchJobSource[ChatResponse]):
         return to_chat_response(chat_result(row, self.model))  # type: ignore[attr-defined]
 
 
-class EmbeddingBatchJobs(BatchJobSource[list[float]]):
+class EmbeddingBatchJobs(EmbeddingJobSource):
     """``DashScopeEmbedding.batch_job(texts, **options)``: one embedding per text.
 
     Uses the object's ``model_name`` and ``dimensions``; per-call ``workspace=``.
@@ -71,14 +70,4 @@ class EmbeddingBatchJobs(BatchJobSource[list[float]]):
         >>> vectors = emb.batch_job(texts).wait().results()  # doctest: +SKIP
     """
 
-    def _batch_lines(
-        self, inputs: Sequence[str], options: dict[str, Any]
-    ) -> tuple[Iterable[RequestLine], str | None]:
-        workspace = options.pop("workspace", None)
-        if options:
-            raise TypeError(f"unexpected batch_job options: {sorted(options)}")
-        model = self.model_name  # type: ignore[attr-defined]
-        return embedding_lines(inputs, model=model, dimensions=self.dimensions), workspace  # type: ignore[attr-defined]
-
-    def _batch_row(self, row: BatchResult) -> list[float]:
-        return embedding(row)
+    _batch_model_field = "model_name"

@@ -12,7 +12,7 @@ Example:
 from __future__ import annotations
 
 from .convert import chat_result, compatible_message, compatible_usage, embedding
-from .handle import BatchHandle, BatchJobSource, BatchRowError
+from .handle import BatchHandle, BatchJobSource, BatchRowError, EmbeddingJobSource
 from .jobs import BatchJobs, BatchRun
 from .lines import (
     CHAT_ENDPOINT,
@@ -42,6 +42,7 @@ __all__ = [
     "BatchRowError",
     "BatchRun",
     "BatchState",
+    "EmbeddingJobSource",
     "RequestLine",
     "chat_lines",
     "chat_result",

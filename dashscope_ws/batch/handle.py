@@ -16,14 +16,15 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..errors import DashScopeError
+from .convert import embedding
 from .jobs import BatchJobs
-from .lines import BatchResult, BatchState, RequestLine
+from .lines import BatchResult, BatchState, RequestLine, embedding_lines
 from .ops import BatchRun
 
 if TYPE_CHECKING:
     from ..client import DashScopeClient
 
-__all__ = ["BatchHandle", "BatchJobSource", "BatchRowError"]
+__all__ = ["BatchHandle", "BatchJobSource", "BatchRowError", "EmbeddingJobSource"]
 
 R = TypeVar("R")
 Converter = Callable[[BatchResult], R]
@@ -299,3 +300,33 @@ class BatchJobSource(Generic[R]):
         """The handle of a job submitted with ``state_path`` (e.g. by a process that died)."""
         jobs = self._batch_jobs({"poll_interval": poll_interval})
         return BatchHandle.resume(jobs, state_path, self._batch_row)
+
+
+class EmbeddingJobSource(BatchJobSource[list[float]]):
+    """``batch_job(texts)`` for an embeddings class: one vector per text, in order.
+
+    Lines carry the object's model (the attribute named by ``_batch_model_field``) and
+    ``dimensions``; the only per-call option is ``workspace=``.
+
+    Example:
+        >>> class Embedder(EmbeddingJobSource):
+        ...     model, dimensions = "text-embedding-v4", 64
+        >>> lines, workspace = Embedder()._batch_lines(["a"], {"workspace": "ws-1"})
+        >>> next(iter(lines)).body, workspace
+        ({'model': 'text-embedding-v4', 'input': 'a', 'dimensions': 64}, 'ws-1')
+    """
+
+    _batch_model_field = "model"
+
+    def _batch_lines(
+        self, inputs: Sequence[Any], options: dict[str, Any]
+    ) -> tuple[Iterable[RequestLine], str | None]:
+        workspace = options.pop("workspace", None)
+        if options:
+            raise TypeError(f"unexpected batch_job options: {sorted(options)}")
+        model = str(getattr(self, self._batch_model_field))
+        lines = embedding_lines(inputs, model=model, dimensions=getattr(self, "dimensions", None))
+        return lines, workspace
+
+    def _batch_row(self, row: BatchResult) -> list[float]:
+        return embedding(row)
