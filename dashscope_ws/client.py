@@ -276,7 +276,7 @@ class DashScopeClient(WorkspaceMethods, AppMethods, Closeable):
         return [
             (
                 build_embedding_request(self.config, model=model, texts=batch, **options),
-                embedding_parser(len(batch)),
+                embedding_parser(len(batch), options.get("dimension")),
             )
             for _, batch in embedding_batches(rows, model=model, batch_size=batch_size)
         ]
@@ -350,7 +350,7 @@ class DashScopeClient(WorkspaceMethods, AppMethods, Closeable):
         request = build_rerank_request(
             self.config, model=model, query=query, documents=documents, **options
         )
-        return request, rerank_parser(model, documents)
+        return request, rerank_parser(model, documents, options.get("top_n"))
 
     def rerank(
         self,
