@@ -48,6 +48,7 @@ from .workspace import WorkspaceMethods
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from .batch import BatchJobs
     from .settings import ClientSettings, UsageSink
     from .transports import AsyncTransport, Transport
 
@@ -112,6 +113,16 @@ class DashScopeClient(WorkspaceMethods, AppMethods, Closeable):
         self._given = (transport, async_transport)
         self._sync: Transport = transport or RequestsTransport.from_config(self.config)
         self._async_transport = async_transport
+        self._batches: BatchJobs | None = None
+
+    @property
+    def batches(self) -> BatchJobs:
+        """DashScope Batch jobs through this client (:class:`~dashscope_ws.batch.BatchJobs`)."""
+        if self._batches is None:
+            from .batch import BatchJobs  # only when used: batch is not on the chat path
+
+            self._batches = BatchJobs(self)
+        return self._batches
 
     @property
     def _async(self) -> AsyncTransport:

@@ -279,21 +279,12 @@ def batch_row_usage(body: Mapping[str, Any] | None) -> tuple[str, Usage] | None:
         >>> model, usage.input_tokens, usage.output_tokens
         ('qwen-plus', 5, 2)
     """
+    from .batch.convert import compatible_usage  # lazy: keeps batch/ out of plain imports
+
     usage = body.get("usage") if isinstance(body, Mapping) else None
     if not isinstance(usage, Mapping):
         return None
-    prompt = usage.get("prompt_tokens_details")
-    completion = usage.get("completion_tokens_details")
-    return str(body.get("model") or "") if body else "", Usage(
-        input_tokens=_count(usage.get("prompt_tokens")),
-        output_tokens=_count(usage.get("completion_tokens")),
-        total_tokens=_count(usage.get("total_tokens")),
-        cached_tokens=_count(prompt.get("cached_tokens")) if isinstance(prompt, Mapping) else None,
-        reasoning_tokens=(
-            _count(completion.get("reasoning_tokens")) if isinstance(completion, Mapping) else None
-        ),
-        raw=dict(usage),
-    )
+    return str(body.get("model") or "") if body else "", compatible_usage(dict(usage))
 
 
 def _round(value: float | None) -> float | None:

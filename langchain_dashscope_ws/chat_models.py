@@ -42,6 +42,7 @@ from langchain_dashscope_ws._convert import (
     result_to_message,
 )
 from langchain_dashscope_ws._settings import DashScopeClientSettings, with_workspace
+from langchain_dashscope_ws.batch import ChatBatchJobs
 from langchain_dashscope_ws.errors import translate_errors
 
 __all__ = ["ChatDashScope"]
@@ -85,7 +86,7 @@ class _Call:
         return {"model": self.model, "workspace": self.workspace, **self.parameters}
 
 
-class ChatDashScope(DashScopeClientSettings, GenerationFields, BaseChatModel):
+class ChatDashScope(DashScopeClientSettings, GenerationFields, BaseChatModel, ChatBatchJobs):
     """Alibaba Cloud DashScope (Model Studio / Qwen) chat model, workspace-aware.
 
     Settings resolve like the core client: arguments, then ``DASHSCOPE_API_KEY``,

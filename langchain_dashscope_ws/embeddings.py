@@ -15,12 +15,13 @@ from langchain_core.embeddings import Embeddings
 from pydantic import AliasChoices, ConfigDict, Field
 
 from langchain_dashscope_ws._settings import DashScopeClientSettings
+from langchain_dashscope_ws.batch import EmbeddingBatchJobs
 from langchain_dashscope_ws.errors import translate_errors
 
 __all__ = ["DashScopeEmbeddings"]
 
 
-class DashScopeEmbeddings(DashScopeClientSettings, Embeddings):
+class DashScopeEmbeddings(DashScopeClientSettings, Embeddings, EmbeddingBatchJobs):
     """DashScope text embeddings (``text-embedding-v1`` .. ``v4``) for LangChain.
 
     Args:

@@ -17,6 +17,7 @@ from llama_index.core.bridge.pydantic import Field, model_validator
 
 from dashscope_ws.retrieval import DEFAULT_EMBEDDING_BATCH, EMBEDDING_MODELS
 from llamaindex_dashscope_ws._settings import DashScopeClientSettings
+from llamaindex_dashscope_ws.batch import EmbeddingBatchJobs
 
 __all__ = ["DashScopeEmbedding"]
 
@@ -29,7 +30,7 @@ def _row_limit(model: str) -> int:
     return spec.max_batch if spec and spec.max_batch else DEFAULT_EMBEDDING_BATCH
 
 
-class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding):
+class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding, EmbeddingBatchJobs):
     """DashScope text embeddings (``text-embedding-v1`` .. ``v4``) for LlamaIndex.
 
     Args:

@@ -56,6 +56,7 @@ from llamaindex_dashscope_ws._convert import (
 )
 from llamaindex_dashscope_ws._settings import DashScopeClientSettings
 from llamaindex_dashscope_ws._stream import StreamFolder
+from llamaindex_dashscope_ws.batch import ChatBatchJobs
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
@@ -72,7 +73,7 @@ DEFAULT_MODEL = "qwen-plus"
 _PARAMETER_FIELDS = (*(p.name for p in GENERATION_PARAMETERS), "stop")
 
 
-class DashScope(DashScopeClientSettings, GenerationFields, FunctionCallingLLM):
+class DashScope(DashScopeClientSettings, GenerationFields, FunctionCallingLLM, ChatBatchJobs):
     """Alibaba Cloud DashScope (Model Studio / Qwen) chat models, workspace-aware.
 
     A drop-in for ``llama_index.llms.dashscope.DashScope`` (``model_name=`` is

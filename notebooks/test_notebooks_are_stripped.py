@@ -12,7 +12,7 @@ NOTEBOOKS = sorted(Path(__file__).parent.glob("*.ipynb"))
 
 def test_the_notebooks_exist() -> None:
     prefixes = {p.name[:3] for p in NOTEBOOKS}
-    assert {"01_", "02_", "03_", "06_", "07_"} <= prefixes
+    assert {"01_", "02_", "03_", "05_", "06_", "07_"} <= prefixes
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -11,6 +11,8 @@ Example:
 
 from __future__ import annotations
 
+from .convert import chat_result, compatible_message, compatible_usage, embedding
+from .handle import BatchHandle, BatchJobSource, BatchRowError, EmbeddingJobSource
 from .jobs import BatchJobs, BatchRun
 from .lines import (
     CHAT_ENDPOINT,
@@ -30,16 +32,24 @@ from .wire import BatchJob, compatible_mode_url
 __all__ = [
     "CHAT_ENDPOINT",
     "EMBEDDINGS_ENDPOINT",
+    "BatchHandle",
     "BatchJob",
+    "BatchJobSource",
     "BatchJobs",
     "BatchLineError",
     "BatchPart",
     "BatchResult",
+    "BatchRowError",
     "BatchRun",
     "BatchState",
+    "EmbeddingJobSource",
     "RequestLine",
     "chat_lines",
+    "chat_result",
+    "compatible_message",
     "compatible_mode_url",
+    "compatible_usage",
+    "embedding",
     "embedding_lines",
     "map_results",
     "split_lines",

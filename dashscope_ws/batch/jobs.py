@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from ..protocol import HTTPRequest
-from ..usage import batch_row_usage
 from . import wire
+from .convert import compatible_usage
 from .lines import (
     MAX_LINES,
     BatchResult,
@@ -67,7 +67,6 @@ class BatchJobs:
         progress: bool | None = None,
     ) -> None:
         self.client = client
-        self._usage_counted: set[tuple[str, str]] = set()  # (first batch id, custom id)
         self._ops = BatchOps(
             client.config, poll_interval=poll_interval, max_poll_interval=max_poll_interval,
             progress=progress,
@@ -98,6 +97,19 @@ class BatchJobs:
                     step = op.send(await self.client._acall(*step))
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
+
+    def _record(self, run: BatchRun, rows: list[BatchResult]) -> list[BatchResult]:
+        tracker = getattr(self.client, "usage_tracker", None)
+        if tracker is None:
+            return rows
+        workspace = run.state.workspace or self.client.config.workspace
+        for row in rows:
+            if row.ok and row.custom_id not in run.recorded and row.body is not None:
+                run.recorded.add(row.custom_id)
+                usage = compatible_usage(row.body.get("usage"))
+                model = str(row.body.get("model") or "")
+                tracker.record(workspace=workspace, model=model, usage=usage, kind="batch")
+        return rows
 
     # ------------------------------------------------------------------ public, blocking
 
@@ -168,24 +180,12 @@ class BatchJobs:
         return self._drive(self._ops.wait_op(run, timeout))
 
     def results(self, run: BatchRun) -> list[BatchResult]:
-        """One :class:`BatchResult` per input row, in input order; failed rows carry their error."""
-        return self._counted(run, self._drive(self._ops.results_op(run)))
+        """One :class:`BatchResult` per input row, in input order; failed rows carry their error.
 
-    def _counted(self, run: BatchRun, rows: list[BatchResult]) -> list[BatchResult]:
-        """Tell the client's usage sink the answered rows' usage, each row once per run."""
-        sink = getattr(self.client, "usage_tracker", None)
-        if sink is not None and run.batch_ids:
-            counted = self._usage_counted
-            for row in rows:
-                key = (run.batch_ids[0], row.custom_id)
-                found = batch_row_usage(row.body) if row.ok and key not in counted else None
-                if found is not None:
-                    counted.add(key)
-                    model, usage = found
-                    sink.record(
-                        workspace=run.state.workspace, model=model, usage=usage, kind="batch"
-                    )
-        return rows
+        Each answered row's usage is told to the client's ``usage_tracker`` (kind
+        ``"batch"``) once per row and run, however often results are fetched.
+        """
+        return self._record(run, self._drive(self._ops.results_op(run)))
 
     def resubmit_failed(
         self,
@@ -261,7 +261,7 @@ class BatchJobs:
 
     async def aresults(self, run: BatchRun) -> list[BatchResult]:
         """Async :meth:`results`."""
-        return self._counted(run, await self._adrive(self._ops.results_op(run)))
+        return self._record(run, await self._adrive(self._ops.results_op(run)))
 
     async def aresubmit_failed(
         self,

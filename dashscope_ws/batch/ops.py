@@ -57,6 +57,8 @@ class BatchRun:
 
     state: BatchState
     jobs: dict[str, BatchJob] = field(default_factory=dict)
+    recorded: set[str] = field(default_factory=set, repr=False)
+    """Rows whose usage was already told to the client's usage tracker (once per row)."""
 
     @property
     def batch_ids(self) -> list[str]:

@@ -11,14 +11,13 @@ import os
 import threading
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
+import ray
+import ray.data
 
 from dashscope_ws.emulator import MAIN_KEY, Emulator, ScriptedReply
 from dashscope_ws.scale.ray import EmbeddingBatches, WorkerSettings, rate_limiter
-
-ray = pytest.importorskip("ray")
-pytest.importorskip("ray.data")
-pd = pytest.importorskip("pandas")
 
 # Ray's own modules raise deprecation warnings about its internals, not about our code.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

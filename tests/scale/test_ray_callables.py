@@ -5,14 +5,13 @@ from __future__ import annotations
 import pickle
 from collections.abc import Iterator
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pytest
 
 from dashscope_ws.emulator import MAIN_KEY, Emulator, ScriptedReply
 from dashscope_ws.scale.ray import ChatBatches, EmbeddingBatches, WorkerSettings
-
-pd = pytest.importorskip("pandas")
-pa = pytest.importorskip("pyarrow")
-np = pytest.importorskip("numpy")
 
 
 @pytest.fixture

@@ -79,7 +79,7 @@ COMMAND_LINES = _command_lines()
 
 def test_the_docs_show_every_command() -> None:
     shown = {argv[0] for argv in COMMAND_LINES if argv}
-    assert shown == {"demo", "chat", "doctor", "emulator"}
+    assert shown == {"demo", "chat", "doctor", "emulator", "batch"}
 
 
 @pytest.mark.parametrize("argv", COMMAND_LINES, ids=" ".join)
