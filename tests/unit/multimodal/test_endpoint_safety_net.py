@@ -16,9 +16,15 @@ from dashscope_ws.transports import AsyncMockTransport, MockRequest, MockRespons
 
 USER = [{"role": "user", "content": "Hello"}]
 MODES = ["chat", "achat", "stream", "astream"]
-URL_ERROR = {"code": "InvalidParameter", "message": "url error, please check url！", "request_id": "r1"}
+URL_ERROR = {
+    "code": "InvalidParameter",
+    "message": "url error, please check url！",
+    "request_id": "r1",
+}
 REPLY = {
-    "output": {"choices": [{"message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]},
+    "output": {
+        "choices": [{"message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]
+    },
     "request_id": "r2",
 }
 
@@ -110,8 +116,12 @@ def test_never_after_output(mode: str) -> None:
         paths.append(request.url)
         first = {"output": {"choices": [{"message": {"role": "assistant", "content": "par"}}]}}
         chunks = MockResponse.sse([first]).chunks
-        error = f"id:2\nevent:error\n:HTTP_STATUS/400\ndata:{__import__('json').dumps(error_event)}\n\n"
-        return MockResponse(200, {"content-type": "text/event-stream"}, chunks=[*chunks, error.encode()])
+        error = (
+            f"id:2\nevent:error\n:HTTP_STATUS/400\ndata:{__import__('json').dumps(error_event)}\n\n"
+        )
+        return MockResponse(
+            200, {"content-type": "text/event-stream"}, chunks=[*chunks, error.encode()]
+        )
 
     client = DashScopeClient(
         api_key="sk-test", base_url="https://dashscope.example",
@@ -123,7 +133,9 @@ def test_never_after_output(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_the_emulator_routes_a_misregistered_vl_model(dashscope_emulator: Emulator, mode: str) -> None:
+def test_the_emulator_routes_a_misregistered_vl_model(
+    dashscope_emulator: Emulator, mode: str
+) -> None:
     models.register_model("qwen-vl-plus", endpoint="text")
     client = DashScopeClient(api_key=MAIN_KEY, base_url=dashscope_emulator.base_url)
     assert call(mode, client, model="qwen-vl-plus")
