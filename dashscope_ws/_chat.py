@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ._media import local_media
 from .errors import APIStatusError, DashScopeError
@@ -33,7 +33,16 @@ if TYPE_CHECKING:
     from .settings import UsageSink
     from .streams import Decoder
 
-__all__ = ["AsyncUploadingChatStream", "ChatBuild", "RoutedDriver", "UploadingChatStream"]
+__all__ = [
+    "AsyncUploadingChatStream",
+    "ChatBuild",
+    "EndpointName",
+    "RoutedDriver",
+    "UploadingChatStream",
+]
+
+EndpointName = Literal["text", "multimodal", "compatible"]
+"""The ``endpoint=`` values the client and both adapters accept."""
 
 Build = Callable[[str], "HTTPRequest"]
 Messages = Sequence[Mapping[str, Any]]

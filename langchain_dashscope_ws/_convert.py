@@ -72,15 +72,21 @@ _ROLE_ALIASES = {"human": "user", "ai": "assistant", "developer": "system"}
 # --------------------------------------------------------------------------- to the wire
 
 
-def messages_to_wire(messages: Sequence[BaseMessage], *, model: str) -> list[dict[str, Any]]:
+def messages_to_wire(
+    messages: Sequence[BaseMessage], *, model: str, endpoint: str | None = None
+) -> list[dict[str, Any]]:
     """Convert a LangChain conversation into wire dicts for ``model``.
+
+    An explicit ``endpoint="multimodal"`` skips the registry's modality check: the caller
+    knows better than the registry, and the service decides.
 
     Raises:
         ValueError: a message type or content block the model cannot take (for
             example an image sent to a text-only model).
     """
     wire = [message_to_wire(message) for message in messages]
-    check_content_for_model(wire, model=model)
+    if endpoint not in ("multimodal", "compatible"):
+        check_content_for_model(wire, model=model)
     return wire
 
 
@@ -90,7 +96,8 @@ def message_to_wire(message: BaseMessage) -> dict[str, Any]:
     Lists of content blocks become OpenAI-style parts whatever the model: the core
     flattens text-only lists for text models and converts parts for multimodal ones.
     """
-    content = _content_to_wire(message.content)
+    role = "tool" if isinstance(message, (ToolMessage, FunctionMessage)) else "user"
+    content = _content_to_wire(message.content, role=role)
     if isinstance(message, SystemMessage):
         return {"role": "system", "content": content}
     if isinstance(message, HumanMessage):
@@ -131,8 +138,12 @@ def _invalid_tool_call_to_wire(call: InvalidToolCall) -> dict[str, Any]:
     }
 
 
-def _content_to_wire(content: str | list[Any]) -> str | list[dict[str, Any]]:
-    """Neutral (OpenAI-style) content: the core turns it into what the endpoint takes."""
+def _content_to_wire(content: str | list[Any], *, role: str = "user") -> str | list[dict[str, Any]]:
+    """Neutral (OpenAI-style) content: the core turns it into what the endpoint takes.
+
+    Media sources may be URLs, base64 (becomes a ``data:`` URL) or local (``file://``,
+    ``Path``, bytes): the core uploads local ones before sending (``dashscope_ws._media``).
+    """
     if isinstance(content, str):
         return content
     parts: list[dict[str, Any]] = []
@@ -140,41 +151,89 @@ def _content_to_wire(content: str | list[Any]) -> str | list[dict[str, Any]]:
         if isinstance(block, str):
             parts.append(text_part(block))
             continue
-        kind = block.get("type", "text" if "text" in block else None)
-        if kind == "text":
+        kind = str(block.get("type") or _native_kind(block))
+        if kind in ("text", "text-plain"):
             parts.append(text_part(str(block.get("text", ""))))
         elif kind in _SKIPPED_BLOCKS:
             continue
-        elif kind in MEDIA_KINDS:
-            parts.append(media_part(MEDIA_KINDS[kind], _media_source(block, kind)))
+        elif kind == "native":
+            parts.append(dict(block))  # DashScope's own spelling: {"image": ...}, {"video": [...]}
+        elif kind in MEDIA_KINDS or kind in ("input_audio", "file"):
+            media, source = _media_source(block, kind)
+            if role == "tool":
+                raise ValueError(_TOOL_MEDIA)
+            parts.append(media_part(media, source))
         else:
             raise ValueError(
                 f"content block type {kind!r} is not supported by DashScope generation "
-                f"(supported: text, image, image_url, audio, video)"
+                f"(supported: text, image, image_url, audio, input_audio, video, and file "
+                f"blocks holding an image, audio or video)"
             )
     return parts
 
 
-def _media_source(block: Mapping[str, Any], kind: str) -> str:
-    """A URL or data URI for a media block in any LangChain/OpenAI/Anthropic spelling."""
+# The protocol reference documents ``role: "tool"`` messages with text content only
+# (docs "Function calling"; dashscope-protocol §1.3): no media in tool results, assumed
+# refused by the service. A clear error beats a 400 from deep inside the request.
+_TOOL_MEDIA = (
+    "DashScope tool messages take text only: an image, audio or video tool result cannot be "
+    "sent in a ToolMessage; return a text summary from the tool, or send the media in a "
+    "HumanMessage after the tool message"
+)
+
+
+def _native_kind(block: Mapping[str, Any]) -> str | None:
+    if "text" in block:
+        return "text"
+    if any(key in block for key in ("image", "video", "audio")):
+        return "native"
+    return None
+
+
+def _media_source(block: Mapping[str, Any], kind: str) -> tuple[str, Any]:
+    """``(media kind, source)`` for a media block in any LangChain (v0/v1), OpenAI or
+    Anthropic spelling; the source is a URL, a ``data:`` URL or a list of video frames."""
     if kind == "image_url":
         image = block.get("image_url")
         url = image.get("url") if isinstance(image, Mapping) else image
         if isinstance(url, str):
-            return url
+            return "image", url
+    if kind == "input_audio":  # OpenAI: {"input_audio": {"data": b64, "format": "wav"}}
+        audio = block.get("input_audio")
+        if isinstance(audio, Mapping) and isinstance(audio.get("data"), str):
+            return "audio", f"data:audio/{audio.get('format') or 'wav'};base64,{audio['data']}"
+        raise ValueError("input_audio block needs input_audio.data (base64) and format")
+    media = MEDIA_KINDS.get(kind)
+    mime = block.get("mime_type") or block.get("media_type")
+    if kind == "file":  # only a file that is an image, audio or video can be sent
+        media = next((m for m in ("image", "audio", "video") if str(mime).startswith(m)), None)
+        if media is None:
+            raise ValueError(
+                f"a 'file' block of type {mime!r} cannot be sent to DashScope generation: only "
+                "image, audio and video files (set mime_type), or extracted text"
+            )
+    assert media is not None
+    if block.get("file_id") is not None or block.get("source_type") == "id":
+        raise ValueError(
+            f"{kind} blocks with a file_id are not supported: DashScope generation has no "
+            "file ids; pass a URL, base64 data or a local file:// path"
+        )
     source = block.get("source")
     if isinstance(source, Mapping):  # Anthropic: {"type": "base64"|"url", ...}
         if source.get("type") == "url" and isinstance(source.get("url"), str):
-            return str(source["url"])
+            return media, str(source["url"])
         if isinstance(source.get("data"), str):
-            mime = source.get("media_type") or f"{kind}/*"
-            return f"data:{mime};base64,{source['data']}"
+            mime = source.get("media_type") or f"{media}/*"
+            return media, f"data:{mime};base64,{source['data']}"
     if isinstance(block.get("url"), str):
-        return str(block["url"])
+        return media, str(block["url"])
+    if media == "video" and isinstance(block.get(media), list):
+        return media, list(block[media])  # DashScope's list of frame URLs
+    if isinstance(block.get(media), str):
+        return media, str(block[media])
     data = block.get("base64") or (block.get("data") if block.get("source_type") else None)
     if isinstance(data, str):
-        mime = block.get("mime_type") or f"{kind}/*"
-        return f"data:{mime};base64,{data}"
+        return media, f"data:{mime or f'{media}/*'};base64,{data}"
     raise ValueError(f"{kind} block needs a URL or base64 data: {sorted(block)}")
 
 

@@ -1,4 +1,4 @@
-"""Shared fixtures of the multimodal / routing tests: a clean registry, the png helper is in media_testkit."""
+"""Shared fixture of the multimodal / routing tests: a clean registry (see media_testkit)."""
 
 from __future__ import annotations
 

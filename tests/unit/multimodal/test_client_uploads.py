@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from media_testkit import png
 
 from dashscope_ws import DashScopeClient
 from dashscope_ws.emulator import MAIN_KEY, SUB_KEY, SUB_WORKSPACE, Emulator
 from dashscope_ws.uploads import UploadTooLargeError
-
-from media_testkit import png
 
 MODES = pytest.mark.parametrize("mode", ["chat", "achat", "stream", "astream"])
 
@@ -93,7 +92,8 @@ def test_upload_file(dashscope_emulator: Emulator, tmp_path: Path, asynchronous:
         url = asyncio.run(client.aupload_file(image, model="qwen-vl-plus"))
     else:
         url = client.upload_file(str(image), model="qwen-vl-plus")
-    assert url.startswith("oss://") and url.endswith("/x.png")
+    assert url.startswith("oss://")
+    assert url.endswith("/x.png")
     # An oss:// reference the caller passes on is sent as it is, with the resolve header
     # (set on the client here): the emulator reads the uploaded pixels back.
     reader = DashScopeClient(

@@ -60,7 +60,7 @@ class Service:
         path = "/" + request.url.split("/api/v1/", 1)[1]
         self.paths.append(path.lstrip("/"))
         streamed = request.headers.get("X-DashScope-SSE") == "enable"
-        if not path.lstrip("/") == self.lives_on:
+        if path.lstrip("/") != self.lives_on:
             return MockResponse(400, {"content-type": "application/json"}, URL_ERROR)
         return MockResponse.sse([REPLY]) if streamed else MockResponse(200, {}, REPLY)
 
