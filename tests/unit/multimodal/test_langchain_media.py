@@ -155,7 +155,7 @@ def test_omni_is_a_clear_error_before_any_request(dashscope_emulator: Emulator, 
     llm = ChatDashScope(
         model="qwen3-omni-flash", api_key=MAIN_KEY, base_url=dashscope_emulator.base_url
     )
-    with pytest.raises(ValueError, match="qwen3-omni-flash.*OpenAI-compatible"):
+    with pytest.raises(ValueError, match=r"qwen3-omni-flash.*OpenAI-compatible"):
         _run(mode, llm, "hi")
     assert dashscope_emulator.requests == []
 
