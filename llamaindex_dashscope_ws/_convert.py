@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.llms.types import (
@@ -70,8 +71,13 @@ _ROLE = {
 # --------------------------------------------------------------------------- requests
 
 
-def to_wire_messages(messages: Sequence[ChatMessage], *, model: str) -> list[dict[str, Any]]:
+def to_wire_messages(
+    messages: Sequence[ChatMessage], *, model: str, endpoint: str | None = None
+) -> list[dict[str, Any]]:
     """Convert LlamaIndex messages to the core's wire dicts for ``model``.
+
+    An explicit ``endpoint="multimodal"`` skips the registry's modality check (the
+    service decides).
 
     Raises:
         ValueError: content ``model`` cannot take (e.g. an image for a text-only
@@ -82,7 +88,8 @@ def to_wire_messages(messages: Sequence[ChatMessage], *, model: str) -> list[dic
         [{'role': 'user', 'content': 'hi'}]
     """
     wire = [to_wire_message(message) for message in messages]
-    check_content_for_model(wire, model=model)
+    if endpoint not in ("multimodal", "compatible"):
+        check_content_for_model(wire, model=model)
     return wire
 
 
@@ -102,12 +109,8 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
     for block in message.blocks:
         if isinstance(block, TextBlock):
             parts.append(text_part(block.text))
-        elif isinstance(block, ImageBlock):
-            parts.append(media_part("image", _media_url(block.url, block, "image")))
-        elif isinstance(block, AudioBlock):
-            parts.append(media_part("audio", _media_url(block.url, block, "audio")))
-        elif isinstance(block, VideoBlock):
-            parts.append(media_part("video", _media_url(block.url, block, "video")))
+        elif isinstance(block, (ImageBlock, AudioBlock, VideoBlock)):
+            parts.append(_media_part(block))
         elif not isinstance(block, (ThinkingBlock, ToolCallBlock, CachePoint)):
             raise ValueError(
                 f"DashScope chat does not accept {type(block).__name__} content; "
@@ -135,14 +138,36 @@ def _content(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
     return parts
 
 
-def _media_url(url: Any, block: ImageBlock | AudioBlock | VideoBlock, kind: str) -> str:
-    if url is not None:
-        return str(url)
+def _media_part(block: ImageBlock | AudioBlock | VideoBlock) -> dict[str, Any]:
+    """A neutral media part. A URL is sent as it is; a ``path`` goes as a ``Path`` and
+    inline bytes as a ``data:`` URL with the block's MIME type: the core uploads both
+    before sending (``DashScopeClient.upload_file``; DashScope cannot read local data)."""
+    if isinstance(block, ImageBlock):
+        kind, mime = "image", block.image_mimetype
+    elif isinstance(block, AudioBlock):
+        kind, mime = "audio", f"audio/{block.format}" if block.format else None
+    else:
+        kind, mime = "video", block.video_mimetype
+    part = media_part(kind, _media_source(block, kind, mime))
+    if isinstance(block, VideoBlock) and block.fps is not None:
+        part["fps"] = block.fps  # DashScope's frame-sampling hint on a video part
+    return part
+
+
+def _media_source(block: ImageBlock | AudioBlock | VideoBlock, kind: str, mime: str | None) -> Any:
+    if block.url is not None:
+        return str(block.url)
+    if block.path is not None:
+        return Path(block.path)
     if isinstance(block, ImageBlock):
         data = block.resolve_image(as_base64=True).read()
-        mime = block.image_mimetype or "image/png"
-        return f"data:{mime};base64,{data.decode('ascii')}"
-    raise ValueError(f"DashScope needs a URL for {kind} content (inline {kind} data is not sent)")
+    elif isinstance(block, AudioBlock):
+        data = block.resolve_audio(as_base64=True).read()
+    else:
+        data = block.resolve_video(as_base64=True).read()
+    if not data:
+        raise ValueError(f"the {kind} block has no url, path or data")
+    return f"data:{mime or kind + '/*'};base64,{data.decode('ascii')}"
 
 
 def _wire_tool_calls(message: ChatMessage) -> list[dict[str, Any]]:

@@ -43,6 +43,7 @@ from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
 
 from dashscope_ws._adapter_settings import GenerationFields
+from dashscope_ws._chat import EndpointName
 from dashscope_ws.models import lookup
 from dashscope_ws.settings import GENERATION_PARAMETERS
 from llamaindex_dashscope_ws._convert import (
@@ -117,6 +118,11 @@ class DashScope(DashScopeClientSettings, GenerationFields, FunctionCallingLLM):
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra wire parameters sent on every call."
     )
+    endpoint: EndpointName | None = Field(
+        default=None,
+        description="Force the generation endpoint ('text', 'multimodal', 'compatible') for a "
+        "model the registry does not know yet; also per call (endpoint=...).",
+    )
 
     def __init__(
         self,
@@ -160,6 +166,16 @@ class DashScope(DashScopeClientSettings, GenerationFields, FunctionCallingLLM):
         """
         return lookup(self.model).inputs
 
+    @property
+    def is_multimodal(self) -> bool:
+        """Whether the model takes more than text (images, video or audio), per the registry.
+
+        Example:
+            >>> DashScope(model="qwen-vl-max", api_key="sk-x").is_multimodal
+            True
+        """
+        return self.input_modalities != ("text",)
+
     # ------------------------------------------------------------------ request
 
     def _call_args(
@@ -171,8 +187,10 @@ class DashScope(DashScopeClientSettings, GenerationFields, FunctionCallingLLM):
         options.update(self.additional_kwargs)
         options["model"] = call.pop("model", None) or self.model
         options["workspace"] = call.pop("workspace", None)  # None: the instance's workspace
+        options["endpoint"] = call.pop("endpoint", None) or self.endpoint
         options.update(call)
-        return to_wire_messages(messages, model=options["model"]), options
+        wire = to_wire_messages(messages, model=options["model"], endpoint=options["endpoint"])
+        return wire, options
 
     # ------------------------------------------------------------------ sync
 
