@@ -60,6 +60,15 @@ class ChatBuild:
     Holds the messages (replaced by :meth:`upload` once local media is uploaded) and
     whether the request needs ``X-DashScope-OssResourceResolve``. While local media is
     pending, requests are built but not encoded (a ``Path`` is not JSON).
+
+    Example:
+        >>> from dashscope_ws import DashScopeClient
+        >>> from dashscope_ws.models import MULTIMODAL_GENERATION_PATH
+        >>> user = [{"role": "user", "content": "hi"}]
+        >>> build = ChatBuild(DashScopeClient(api_key="sk-test"), user, "qwen-plus", None, {},
+        ...                   None, False)
+        >>> build(MULTIMODAL_GENERATION_PATH).json["input"]["messages"]
+        [{'role': 'user', 'content': [{'text': 'hi'}]}]
     """
 
     def __init__(
@@ -102,6 +111,24 @@ class RoutedDriver(_Driver[ChatChunk]):
     ``build(path)`` builds the request for a path; :meth:`rebuild` builds it again (after
     the messages changed, e.g. uploads). ``override`` (an explicit ``endpoint=``) is never
     second-guessed.
+
+    Example:
+        >>> from dashscope_ws import DashScopeClient, models
+        >>> from dashscope_ws.transports import MockResponse, MockTransport
+        >>> reply = {"output": {"choices": [{"finish_reason": "stop",
+        ...          "message": {"role": "assistant", "content": "hi"}}]}}
+        >>> wrong = {"code": "InvalidParameter", "message": "url error, please check url"}
+        >>> def service(request):
+        ...     if "text-generation" in request.url:
+        ...         return MockResponse(400, body=wrong)
+        ...     return MockResponse.sse([reply])
+        >>> client = DashScopeClient(api_key="sk-test", transport=MockTransport(service))
+        >>> with client.stream_chat([{"role": "user", "content": "Hi"}], model="acme-vl") as s:
+        ...     [chunk.text for chunk in s]
+        ['hi']
+        >>> models.generation_endpoint("acme-vl") == models.MULTIMODAL_GENERATION_PATH
+        True
+        >>> models.forget_endpoints()
     """
 
     def __init__(
@@ -142,7 +169,17 @@ class RoutedDriver(_Driver[ChatChunk]):
 
 
 class UploadingChatStream(ChatStream):
-    """A :class:`ChatStream` that runs ``prepare`` (uploads) before its first request."""
+    """A :class:`ChatStream` that runs ``prepare`` (uploads) before its first request.
+
+    Example:
+        >>> from dashscope_ws import DashScopeClient
+        >>> client = DashScopeClient(api_key="sk-test")
+        >>> parts = [{"image": b"\\x89PNG"}, {"text": "?"}]
+        >>> stream = client.stream_chat([{"role": "user", "content": parts}], model="qwen-vl-plus")
+        >>> type(stream).__name__  # nothing is sent until the first iteration
+        'UploadingChatStream'
+        >>> stream.close()
+    """
 
     def __init__(
         self, driver: _Driver[ChatChunk], transport: Any, prepare: Callable[[], None]
@@ -156,7 +193,16 @@ class UploadingChatStream(ChatStream):
 
 
 class AsyncUploadingChatStream(AsyncChatStream):
-    """An :class:`AsyncChatStream` that awaits ``prepare`` (uploads) before its first request."""
+    """An :class:`AsyncChatStream` that awaits ``prepare`` (uploads) before its first request.
+
+    Example:
+        >>> from dashscope_ws import DashScopeClient
+        >>> client = DashScopeClient(api_key="sk-test")
+        >>> parts = [{"image": b"\\x89PNG"}, {"text": "?"}]
+        >>> stream = client.astream_chat([{"role": "user", "content": parts}], model="qwen-vl-plus")
+        >>> type(stream).__name__
+        'AsyncUploadingChatStream'
+    """
 
     def __init__(
         self, driver: _Driver[ChatChunk], transport: Any, prepare: Callable[[], Awaitable[None]]
