@@ -13,7 +13,7 @@ import struct
 import wave
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -49,11 +49,6 @@ def _wav() -> bytes:
         out.setframerate(8000)
         out.writeframes(b"\x00\x00" * 800)
     return buffer.getvalue()
-
-
-def _serve_downloads(monkeypatch: pytest.MonkeyPatch, content: bytes) -> None:
-    """Answer the suite's ``httpx.get`` downloads with ``content`` (no internet in tests)."""
-    monkeypatch.setattr(httpx, "get", lambda *a, **k: httpx.Response(200, content=content))
 
 
 class _Capabilities:
@@ -174,26 +169,40 @@ class TestChatDashScopeStandardIntegration(_Capabilities, ChatModelIntegrationTe
         # media in a ToolMessage with a clear ValueError (tested in tests/unit/langchain).
         return False
 
-    def _media_model(self, model: str, **settings: Any) -> ChatDashScope:
-        return ChatDashScope(**{**self.chat_model_params, "model": model, **settings})
-
-    def test_image_inputs(self, model: BaseChatModel, monkeypatch: pytest.MonkeyPatch) -> None:
-        _serve_downloads(monkeypatch, _png(40, 30))
-        super().test_image_inputs(self._media_model("qwen-vl-plus"))
-        chats = [r.json for r in self.emulator.requests if r.path.endswith("/generation")]
-        assert len(chats) == 3  # base64 data URL, standard base64 block, standard URL block
-        # Local (base64) images went through the upload flow and reached the model.
-        assert sum(r.path.endswith("/oss-upload") for r in self.emulator.requests) == 2
-
-    def test_audio_inputs(self, model: BaseChatModel, monkeypatch: pytest.MonkeyPatch) -> None:
-        _serve_downloads(monkeypatch, _wav())
-        monkeypatch.setenv("LANGCHAIN_TESTS_USER_AGENT", "dashscope-ws-tests/0 (emulator)")
+    # Standard tests cannot be overridden (test_no_overrides): the `model` fixture picks the
+    # media model by test name, and `_media_downloads` serves the suite's downloads.
+    _MEDIA_MODELS: ClassVar[dict[str, dict[str, Any]]] = {
+        "test_image_inputs": {"model": "qwen-vl-plus"},
         # The sub-workspace is not granted an audio model: the main account calls it.
-        main = self._media_model("qwen-audio-turbo", api_key=MAIN_KEY, workspace=None)
-        super().test_audio_inputs(main)
-        chats = [r.json for r in self.emulator.requests if r.path.endswith("/generation")]
-        parts = [p for chat in chats for p in chat["input"]["messages"][0]["content"]]
-        assert sum("audio" in part for part in parts) == 2
+        "test_audio_inputs": {"model": "qwen-audio-turbo", "api_key": MAIN_KEY, "workspace": None},
+    }
+
+    @pytest.fixture
+    def model(self, request: pytest.FixtureRequest) -> BaseChatModel:
+        extra = getattr(request, "param", None) or {}
+        media = self._MEDIA_MODELS.get(request.node.originalname, {})
+        return ChatDashScope(**{**self.chat_model_params, **extra, **media})
+
+    @pytest.fixture(autouse=True)
+    def _media_downloads(
+        self, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    ) -> Iterator[None]:
+        name = request.node.originalname
+        content = {"test_image_inputs": _png(40, 30), "test_audio_inputs": _wav()}.get(name)
+        if content is not None:
+            monkeypatch.setattr(httpx, "get", lambda *a, **k: httpx.Response(200, content=content))
+            monkeypatch.setenv("LANGCHAIN_TESTS_USER_AGENT", "dashscope-ws-tests/0 (emulator)")
+        yield
+        if name == "test_image_inputs":
+            # Three calls (data URL, base64 block, URL block); the two local images went
+            # through the upload flow.
+            paths = [r.path for r in self.emulator.requests]
+            assert sum(p.endswith("/generation") for p in paths) == 3
+            assert sum(p.endswith("/oss-upload") for p in paths) == 2
+        if name == "test_audio_inputs":
+            chats = [r.json for r in self.emulator.requests if r.path.endswith("/generation")]
+            parts = [p for chat in chats for p in chat["input"]["messages"][0]["content"]]
+            assert sum("audio" in part for part in parts) == 2
 
     def invoke_with_cache_read_input(self, *, stream: bool = False) -> AIMessage:
         # The emulator has no context cache: script the usage DashScope reports on a
