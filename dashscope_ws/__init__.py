@@ -8,6 +8,9 @@ Example:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_exports
 from .client import DashScopeClient
 from .config import ClientConfig, SecretStr, package_version
 from .errors import (
@@ -49,13 +52,39 @@ from .types import (
     Usage,
 )
 
+if TYPE_CHECKING:
+    from .apps import AppChunk, AppResult, AppThought, DocReference, ModelUsage, WorkflowMessage
+    from .knowledge import RetrievedNode
+    from .usage import Price, UsageTotals, UsageTracker
+    from .workspace import GrantedModel, ModelQuota, RateLimit
+
 __version__ = package_version()
+
+# Apps, knowledge bases, workspace and usage types: imported on first use (PEP 562).
+_LAZY = {
+    **dict.fromkeys(
+        ("AppChunk", "AppResult", "AppThought", "DocReference", "ModelUsage", "WorkflowMessage"),
+        "dashscope_ws.apps",
+    ),
+    "RetrievedNode": "dashscope_ws.knowledge",
+    **dict.fromkeys(("Price", "UsageTotals", "UsageTracker"), "dashscope_ws.usage"),
+    **dict.fromkeys(("GrantedModel", "ModelQuota", "RateLimit"), "dashscope_ws.workspace"),
+}
+__getattr__, _lazy_dir = lazy_exports(__name__, _LAZY)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_lazy_dir()})
+
 
 __all__ = [
     "APIConnectionError",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AppChunk",
+    "AppResult",
+    "AppThought",
     "AsyncChatStream",
     "AsyncMockTransport",
     "AsyncStream",
@@ -70,18 +99,25 @@ __all__ = [
     "ContentFilterError",
     "DashScopeClient",
     "DashScopeError",
+    "DocReference",
     "EmbeddingResult",
+    "GrantedModel",
     "InternalServerError",
     "InvalidRequestError",
     "MockRequest",
     "MockResponse",
     "MockTransport",
+    "ModelQuota",
+    "ModelUsage",
     "NotFoundError",
     "PermissionDeniedError",
+    "Price",
+    "RateLimit",
     "RateLimitError",
     "RerankItem",
     "RerankResult",
     "ResponseTooLargeError",
+    "RetrievedNode",
     "RetryPolicy",
     "SecretStr",
     "Stream",
@@ -91,5 +127,8 @@ __all__ = [
     "Transport",
     "Usage",
     "UsageSink",
+    "UsageTotals",
+    "UsageTracker",
+    "WorkflowMessage",
     "__version__",
 ]

@@ -14,6 +14,7 @@ from .apps import (
     AppChunk,
     AppResult,
     AppStreamDecoder,
+    ModelUsage,
     build_app_request,
     parse_app_response,
 )
@@ -25,11 +26,13 @@ from .knowledge import (
     parse_retrieve_response,
 )
 from .protocol import HTTPRequest
+from .types import Usage
 
 if TYPE_CHECKING:
     from .config import ClientConfig
+    from .settings import UsageSink
 
-__all__ = ["AppMethods", "AppStream", "AsyncAppStream"]
+__all__ = ["AppMethods", "AppStream", "AsyncAppStream", "record_app_usage"]
 
 T = TypeVar("T")
 
@@ -91,6 +94,61 @@ def _app_parser(raw: _Raw) -> AppResult:
     return parse_app_response(raw.status, raw.headers, raw.body)
 
 
+def _workspace(request: HTTPRequest) -> str | None:
+    return next(
+        (v for k, v in request.headers.items() if k.lower() == "x-dashscope-workspace"), None
+    )
+
+
+def record_app_usage(
+    sink: UsageSink | None, request: HTTPRequest, app_id: str, usage: Sequence[ModelUsage]
+) -> None:
+    """Tell ``sink`` an app answer's usage, once per model behind the app (``usage.models[]``).
+
+    A model entry without a ``model_id`` is booked under ``app:<app_id>``.
+    """
+    if sink is None:
+        return
+    workspace = _workspace(request)
+    for model in usage:
+        if model.input_tokens is None and model.output_tokens is None:
+            continue
+        tokens = Usage(
+            input_tokens=model.input_tokens or 0,
+            output_tokens=model.output_tokens or 0,
+            total_tokens=(model.input_tokens or 0) + (model.output_tokens or 0),
+        )
+        name = model.model_id or f"app:{app_id}"
+        sink.record(workspace=workspace, model=name, usage=tokens, kind="app")
+
+
+class _CountingDecoder:
+    """An :class:`AppStreamDecoder` that reports the stream's usage when it ends cleanly.
+
+    ``close()`` runs once per attempt that read the whole body without error, so a stream
+    is counted once; the usage kept is the last non-empty one (chunks carry it cumulatively).
+    """
+
+    def __init__(self, decoder: _Decoder, report: Callable[[Sequence[ModelUsage]], None]) -> None:
+        self._decoder = decoder
+        self._report = report
+        self._usage: tuple[ModelUsage, ...] = ()
+
+    def _seen(self, chunks: list[AppChunk]) -> list[AppChunk]:
+        for chunk in chunks:
+            if chunk.usage:
+                self._usage = chunk.usage
+        return chunks
+
+    def feed(self, data: bytes) -> list[AppChunk]:
+        return self._seen(self._decoder.feed(data))
+
+    def close(self) -> list[AppChunk]:
+        chunks = self._seen(self._decoder.close())
+        self._report(self._usage)
+        return chunks
+
+
 def _retrieve_parser(raw: _Raw) -> list[RetrievedNode]:
     return parse_retrieve_response(raw.status, raw.headers, raw.body)
 
@@ -113,6 +171,7 @@ class AppMethods:
 
     if TYPE_CHECKING:
         config: ClientConfig
+        usage_tracker: UsageSink | None
 
         def _call(self, request: HTTPRequest, parse: Callable[[_Raw], T]) -> T: ...
 
@@ -122,6 +181,14 @@ class AppMethods:
 
     def _app_request(self, app_id: str, stream: bool, options: Mapping[str, Any]) -> HTTPRequest:
         return build_app_request(self.config, app_id, stream=stream, **options)
+
+    def _app_decoder(
+        self, request: HTTPRequest, app_id: str, incremental: bool
+    ) -> Callable[[], _Decoder]:
+        def report(usage: Sequence[ModelUsage]) -> None:
+            record_app_usage(self.usage_tracker, request, app_id, usage)
+
+        return lambda: _CountingDecoder(AppStreamDecoder(incremental=incremental), report)
 
     def app_completion(
         self,
@@ -145,7 +212,9 @@ class AppMethods:
         (``doc_reference_type``, ``doc_tag_codes``, ``parameters``).
         """
         request = self._app_request(app_id, False, {**_call_options(locals()), **options})
-        return self._call(request, _app_parser)
+        result = self._call(request, _app_parser)
+        record_app_usage(self.usage_tracker, request, app_id, result.usage)
+        return result
 
     async def aapp_completion(
         self,
@@ -165,7 +234,9 @@ class AppMethods:
     ) -> AppResult:
         """Async :meth:`app_completion`."""
         request = self._app_request(app_id, False, {**_call_options(locals()), **options})
-        return await self._acall(request, _app_parser)
+        result = await self._acall(request, _app_parser)
+        record_app_usage(self.usage_tracker, request, app_id, result.usage)
+        return result
 
     def stream_app_completion(
         self,
@@ -185,7 +256,7 @@ class AppMethods:
         """
         request = self._app_request(app_id, True, {**_call_options(locals()), **options})
         host = cast(_StreamingHost, self)
-        return host._stream(request, lambda: AppStreamDecoder(incremental=incremental_output))
+        return host._stream(request, self._app_decoder(request, app_id, incremental_output))
 
     def astream_app_completion(
         self,
@@ -201,7 +272,7 @@ class AppMethods:
         """Async :meth:`stream_app_completion`."""
         request = self._app_request(app_id, True, {**_call_options(locals()), **options})
         host = cast(_StreamingHost, self)
-        return host._astream(request, lambda: AppStreamDecoder(incremental=incremental_output))
+        return host._astream(request, self._app_decoder(request, app_id, incremental_output))
 
     # ------------------------------------------------------------------ knowledge bases
 

@@ -11,7 +11,8 @@ from typing import TypeVar
 
 from .http import RawResponse
 from .protocol import parse_chat_response
-from .retrieval import EmbeddingBatch, parse_embedding_response, parse_rerank_response
+from .rerank import parse_rerank_response
+from .retrieval import EmbeddingBatch, parse_embedding_response
 from .sse import ChatStreamDecoder
 from .types import ChatResult, RerankResult
 
@@ -29,10 +30,18 @@ def chat_parser(model: str) -> Parser[ChatResult]:
     return lambda r: parse_chat_response(r.status, r.headers, r.body, model=model)
 
 
-def embedding_parser(count: int) -> Parser[EmbeddingBatch]:
-    return lambda r: parse_embedding_response(r.status, r.headers, r.body, count=count)
+def embedding_parser(count: int, dimension: int | None = None) -> Parser[EmbeddingBatch]:
+    """``dimension`` is the vector length asked for (``None``: the model's default, unchecked)."""
+    return lambda r: parse_embedding_response(
+        r.status, r.headers, r.body, count=count, dimension=dimension
+    )
 
 
-def rerank_parser(model: str, documents: Sequence[str]) -> Parser[RerankResult]:
+def rerank_parser(
+    model: str, documents: Sequence[str], top_n: int | None = None
+) -> Parser[RerankResult]:
+    """``top_n`` is the one sent: an answer with more results than that is malformed."""
     docs = list(documents)
-    return lambda r: parse_rerank_response(r.status, r.headers, r.body, model=model, documents=docs)
+    return lambda r: parse_rerank_response(
+        r.status, r.headers, r.body, model=model, documents=docs, top_n=top_n
+    )

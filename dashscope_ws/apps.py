@@ -1,5 +1,8 @@
 """Bailian applications (agent, RAG and workflow apps), sans-I/O: build, parse, decode, fold.
 
+The result types and the parsing of one answer live in :mod:`dashscope_ws._app_answers`
+and are re-exported here (import them from ``dashscope_ws.apps``).
+
 Wire facts and their sources (see also ``docs/apps.md``):
 
 * Confirmed — route ``POST {base}/api/v1/apps/{app_id}/completion`` (no ``/services/``), the
@@ -25,9 +28,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+from ._app_answers import (
+    AppChunk,
+    AppResult,
+    AppThought,
+    DocReference,
+    ModelUsage,
+    WorkflowMessage,
+    answer_fields,
+    answer_text,
+    parse_app_response,
+    str_or_none,
+)
 from .config import ClientConfig
 from .errors import DashScopeError, StreamProtocolError, error_from_response
 from .protocol import (
@@ -35,8 +49,6 @@ from .protocol import (
     error_detail,
     is_error_payload,
     json_object,
-    load_success_body,
-    normalise_finish_reason,
 )
 from .sse import SSEDecoder, SSEEvent
 
@@ -58,125 +70,6 @@ __all__ = [
 # that could change the URL path (assumed: the docs do not spell the alphabet out).
 _APP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}\Z")
 _SNIPPET = 200
-
-
-@dataclass(frozen=True)
-class DocReference:
-    """One knowledge-base passage a RAG app cited (``output.doc_references[]``).
-
-    ``reference_index`` is the entry's 1-based position: with ``doc_reference_type="indexed"``
-    the answer text cites ``[1]``, ``[2]`` ... in that order.
-
-    Example:
-        >>> DocReference(index_id="1", doc_name="Manual", text="...", reference_index=1).doc_name
-        'Manual'
-    """
-
-    index_id: str | None = None
-    title: str | None = None
-    doc_id: str | None = None
-    doc_name: str | None = None
-    doc_url: str | None = None
-    text: str = ""
-    biz_id: str | None = None
-    images: tuple[str, ...] = ()
-    page_number: tuple[int, ...] = ()
-    reference_index: int = 0
-    raw: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class AppThought:
-    """One step of an app's plan (``has_thoughts=True``): retrieval, plugin call, answer.
-
-    Example:
-        >>> AppThought(action_type="api", action_name="searchDocument").action_name
-        'searchDocument'
-    """
-
-    thought: str | None = None
-    action_type: str | None = None
-    action_name: str | None = None
-    action: str | None = None
-    action_input_stream: str | None = None
-    action_input: Any = None
-    observation: str | None = None
-    response: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class WorkflowMessage:
-    """A workflow node's message (``output.workflow_message``).
-
-    Example:
-        >>> WorkflowMessage(node_id="End_1", content="done", node_is_completed=True).content
-        'done'
-    """
-
-    node_id: str | None = None
-    node_name: str | None = None
-    node_type: str | None = None
-    node_status: str | None = None
-    node_is_completed: bool | None = None
-    node_msg_seq_id: int | None = None
-    role: str | None = None
-    content: str = ""
-    raw: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ModelUsage:
-    """Tokens one model behind the app used (``usage.models[]``).
-
-    Example:
-        >>> ModelUsage("qwen-plus", 10, 3).output_tokens
-        3
-    """
-
-    model_id: str | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-
-
-@dataclass(frozen=True)
-class AppResult:
-    """A whole app answer.
-
-    Example:
-        >>> AppResult(text="Hi", session_id="s1").session_id
-        's1'
-    """
-
-    text: str = ""
-    session_id: str | None = None
-    finish_reason: str | None = None
-    thoughts: tuple[AppThought, ...] = ()
-    doc_references: tuple[DocReference, ...] = ()
-    workflow_message: WorkflowMessage | None = None
-    usage: tuple[ModelUsage, ...] = ()
-    request_id: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class AppChunk:
-    """One stream event of an app answer; ``text`` is always the *new* text (a delta).
-
-    Example:
-        >>> AppChunk(text="Hel").text
-        'Hel'
-    """
-
-    text: str = ""
-    session_id: str | None = None
-    finish_reason: str | None = None
-    thoughts: tuple[AppThought, ...] = ()
-    doc_references: tuple[DocReference, ...] = ()
-    workflow_message: WorkflowMessage | None = None
-    usage: tuple[ModelUsage, ...] = ()
-    request_id: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- requests
@@ -254,139 +147,6 @@ def build_app_request(
     )
 
 
-# --------------------------------------------------------------------------- answers
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
-
-
-def _bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
-
-
-def _mappings(value: Any) -> list[Mapping[str, Any]]:
-    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
-
-
-def parse_doc_references(value: Any) -> tuple[DocReference, ...]:
-    """``output.doc_references`` -> typed references (non-objects are skipped)."""
-    refs = []
-    for position, ref in enumerate(_mappings(value), start=1):
-        images = ref.get("images")
-        pages = ref.get("page_number")
-        refs.append(
-            DocReference(
-                index_id=_str(ref.get("index_id")),
-                title=_str(ref.get("title")),
-                doc_id=_str(ref.get("doc_id")),
-                doc_name=_str(ref.get("doc_name")),
-                doc_url=_str(ref.get("doc_url")),
-                text=str(ref.get("text") or ""),
-                biz_id=_str(ref.get("biz_id")),
-                images=tuple(str(i) for i in images) if isinstance(images, list) else (),
-                page_number=tuple(
-                    p
-                    for p in (_int(n) for n in (pages if isinstance(pages, list) else []))
-                    if p is not None
-                ),
-                reference_index=_int(ref.get("index")) or position,
-                raw=dict(ref),
-            )
-        )
-    return tuple(refs)
-
-
-def parse_thoughts(value: Any) -> tuple[AppThought, ...]:
-    """``output.thoughts`` -> typed thoughts."""
-    names = ("thought", "action_type", "action_name", "action", "action_input_stream")
-    return tuple(
-        AppThought(
-            **{name: _str(item.get(name)) for name in names},
-            action_input=item.get("action_input"),
-            observation=_str(item.get("observation")),
-            response=_str(item.get("response")),
-            raw=dict(item),
-        )
-        for item in _mappings(value)
-    )
-
-
-def parse_workflow_message(value: Any) -> WorkflowMessage | None:
-    """``output.workflow_message`` -> :class:`WorkflowMessage` (``None`` when absent)."""
-    if not isinstance(value, Mapping):
-        return None
-    message = value.get("message")
-    message = message if isinstance(message, Mapping) else {}
-    return WorkflowMessage(
-        node_id=_str(value.get("node_id")),
-        node_name=_str(value.get("node_name")),
-        node_type=_str(value.get("node_type")),
-        node_status=_str(value.get("node_status")),
-        node_is_completed=_bool(value.get("node_is_completed")),
-        node_msg_seq_id=_int(value.get("node_msg_seq_id")),
-        role=_str(message.get("role")),
-        content=str(message.get("content") or ""),
-        raw=dict(value),
-    )
-
-
-def parse_model_usage(value: Any) -> tuple[ModelUsage, ...]:
-    """``usage.models`` -> per-model usage."""
-    models = value.get("models") if isinstance(value, Mapping) else None
-    return tuple(
-        ModelUsage(
-            _str(m.get("model_id")), _int(m.get("input_tokens")), _int(m.get("output_tokens"))
-        )
-        for m in _mappings(models)
-    )
-
-
-def _fields(payload: Mapping[str, Any]) -> dict[str, Any]:
-    output = payload.get("output")
-    output = output if isinstance(output, Mapping) else {}
-    return {
-        "session_id": _str(output.get("session_id")),
-        "finish_reason": normalise_finish_reason(output.get("finish_reason")),
-        "thoughts": parse_thoughts(output.get("thoughts")),
-        "doc_references": parse_doc_references(output.get("doc_references")),
-        "workflow_message": parse_workflow_message(output.get("workflow_message")),
-        "usage": parse_model_usage(payload.get("usage")),
-        "request_id": _str(payload.get("request_id")),
-    }
-
-
-def _text(payload: Mapping[str, Any]) -> str:
-    output = payload.get("output")
-    text = output.get("text") if isinstance(output, Mapping) else None
-    return text if isinstance(text, str) else ""
-
-
-def parse_app_response(status: int, headers: Mapping[str, str], body: bytes) -> AppResult:
-    """Parse a unary app answer.
-
-    Raises:
-        APIStatusError: the mapped subclass for an error answer (``InvalidAppId``,
-            ``App.AccessDenied``, ``FlowNotPublished`` ...).
-    """
-    payload = load_success_body(status, headers, body)
-    return AppResult(text=_text(payload), raw=payload, **_fields(payload))
-
-
 # --------------------------------------------------------------------------- streams
 
 
@@ -462,9 +222,9 @@ class AppStreamDecoder:
             raise StreamProtocolError(f"invalid JSON in app stream event: {data[:_SNIPPET]!r}")
         if is_error_payload(payload):
             raise _event_error(event, payload)
-        fields = _fields(payload)
+        fields = answer_fields(payload)
         self._finished = self._finished or fields["finish_reason"] is not None
-        return AppChunk(text=self._delta(_text(payload)), raw=payload, **fields)
+        return AppChunk(text=self._delta(answer_text(payload)), raw=payload, **fields)
 
     def _delta(self, text: str) -> str:
         if self._incremental:
@@ -482,9 +242,9 @@ def _event_error(event: SSEEvent, payload: dict[str, Any] | None) -> DashScopeEr
     detail = error_detail(payload)
     return error_from_response(
         status,
-        _str(detail.get("code")),
-        _str(detail.get("message") or detail.get("msg")),
-        _str(payload.get("request_id")),
+        str_or_none(detail.get("code")),
+        str_or_none(detail.get("message") or detail.get("msg")),
+        str_or_none(payload.get("request_id")),
         body=payload,
     )
 

@@ -337,7 +337,7 @@ class DashScopeClient(WorkspaceMethods, AppMethods, UploadMethods, Closeable):
         return [
             (
                 build_embedding_request(self.config, model=model, texts=batch, **options),
-                embedding_parser(len(batch)),
+                embedding_parser(len(batch), options.get("dimension")),
             )
             for _, batch in embedding_batches(rows, model=model, batch_size=batch_size)
         ]
@@ -411,7 +411,7 @@ class DashScopeClient(WorkspaceMethods, AppMethods, UploadMethods, Closeable):
         request = build_rerank_request(
             self.config, model=model, query=query, documents=documents, **options
         )
-        return request, rerank_parser(model, documents)
+        return request, rerank_parser(model, documents, options.get("top_n"))
 
     def rerank(
         self,

@@ -2,12 +2,15 @@
 
 ``error_from_response`` is used for HTTP error bodies, for errors that arrive
 before the first byte and for ``event:error`` mid-stream, so a given failure
-raises the same class whichever way the service chose to report it.
+raises the same class whichever way the service chose to report it. The hints and
+429 limit kinds per code live in :mod:`dashscope_ws._error_codes`.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from ._error_codes import LIMIT_CODES, LIMIT_MESSAGES, WORKSPACE_HINTS
 
 __all__ = [
     "APIConnectionError",
@@ -116,43 +119,6 @@ def _rebuild_validation(
     )
 
 
-_WORKSPACE_HINTS = {
-    "Workspace.AccessDenied": (
-        "this key may not use that workspace. A sub-account key must name its own workspace: "
-        "pass workspace=... or set DASHSCOPE_WORKSPACE (or use the main account's key)"
-    ),
-    "NOT AUTHORIZED": (
-        "the workspace id is wrong, this key is not a member of it, or the endpoint/region is "
-        "wrong: check workspace=... / DASHSCOPE_WORKSPACE and base_url/region"
-    ),
-    "Model.AccessDenied": (
-        "this model is not granted to the workspace: grant it in the Model Studio console "
-        "(workspace > model authorisation) or call a model the workspace has"
-    ),
-    "WorkSpaceNotFound": (
-        "no workspace has that id: copy the workspace id from the Model Studio console "
-        "and pass it as workspace=... or DASHSCOPE_WORKSPACE"
-    ),
-    "InvalidApiKey": (
-        "check DASHSCOPE_API_KEY; keys are region-specific (a Beijing key fails on the "
-        "Singapore endpoint and vice versa)"
-    ),
-    "Arrearage": "the account is in arrears: top it up in the Alibaba Cloud console",
-    "InvalidAppId": (
-        "no application has that id here: copy the app id from the Model Studio console "
-        "(Application > My apps) and call it in the app's own workspace (workspace=...)"
-    ),
-    "App.AccessDenied": (
-        "this key may not call that app: apps live in one workspace, so pass that workspace "
-        "(workspace=...) with a key of it, or use the main account's key"
-    ),
-    "FlowNotPublished": (
-        "the workflow or agent app has unpublished changes or was never published: publish it "
-        "in the Model Studio console, then call it again"
-    ),
-}
-
-
 class APIStatusError(DashScopeError):
     """The service answered with an error (HTTP status, or an in-stream error event).
 
@@ -193,7 +159,7 @@ class APIStatusError(DashScopeError):
     @property
     def hint(self) -> str | None:
         """What to change, for errors the user can fix by configuration."""
-        return _WORKSPACE_HINTS.get(self.code)
+        return WORKSPACE_HINTS.get(self.code)
 
     def _describe(self) -> str:
         text = f"[{self.status_code} {self.code or 'error'}] {self.message or '(no message)'}"
@@ -268,28 +234,6 @@ class NotFoundError(APIStatusError):
     """
 
 
-# Which limit a 429 hit, from the message first (the texts of the error-code page, see
-# docs/workspace.md) and then the code. Compatible-mode codes pair with native ones there.
-_LIMIT_MESSAGES: tuple[tuple[str, str | None], ...] = (
-    ("free allocated quota exceeded", None),  # the free tier is used up: not a rate
-    ("requests rate limit exceeded", "rpm"),
-    ("exceeded your request limit", "rpm"),
-    ("exceeded your current requests list", "rpm"),
-    ("allocated quota exceeded", "tpm"),
-    ("exceeded your current quota", "tpm"),
-    ("increased too quickly", "burst"),
-)
-_LIMIT_CODES = {
-    "Throttling.RateQuota": "rpm",
-    "LimitRequests": "rpm",
-    "limit_requests": "rpm",
-    "Throttling.AllocationQuota": "tpm",
-    "insufficient_quota": "tpm",
-    "Throttling.BurstRate": "burst",
-    "limit_burst_rate": "burst",
-}
-
-
 class RateLimitError(APIStatusError):
     """429 throttling or quota. Retryable.
 
@@ -309,10 +253,10 @@ class RateLimitError(APIStatusError):
     def limit(self) -> str | None:
         """``"rpm"``, ``"tpm"``, ``"burst"`` or ``None``, read from the message, then the code."""
         text = self.message.lower()
-        for marker, limit in _LIMIT_MESSAGES:
+        for marker, limit in LIMIT_MESSAGES:
             if marker in text:
                 return limit
-        return _LIMIT_CODES.get(self.code)
+        return LIMIT_CODES.get(self.code)
 
 
 class InternalServerError(APIStatusError):

@@ -1,4 +1,6 @@
-"""Embeddings and rerank: batching, request building and parsing (pure).
+"""Embeddings: batching, request building and parsing (pure); rerank re-exported.
+
+Rerank lives in :mod:`dashscope_ws.rerank`; its names stay importable from here.
 
 Nothing here does I/O. ``DashScopeClient`` sends the :class:`~dashscope_ws.protocol.HTTPRequest`
 objects built here and hands the raw answer back to the ``parse_*`` functions, which raise
@@ -22,18 +24,35 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any
 
+from .http import HTTPRequest
 from .models import BUILTIN_MODELS, ModelInfo, lookup
-from .protocol import HTTPRequest
-from .types import EmbeddingResult, RerankItem, RerankResult, Usage
-from .wire import ShapeError, header_value, invalid_response, load_success_body
+from .rerank import (
+    COMPATIBLE_RERANK_MODELS,
+    COMPATIBLE_RERANK_PATH,
+    RERANK_PATH,
+    build_rerank_request,
+    parse_rerank_response,
+    rerank_uses_compatible_api,
+)
+from .types import EmbeddingResult, Usage
+from .wire import (
+    ShapeError,
+    answer_request_id,
+    invalid_response,
+    is_int,
+    load_success_body,
+    object_or_empty,
+    strict_int,
+)
 
 if TYPE_CHECKING:
     from .config import ClientConfig
 
 __all__ = [
     "COMPATIBLE_RERANK_MODELS",
+    "COMPATIBLE_RERANK_PATH",
     "DEFAULT_EMBEDDING_BATCH",
     "EMBEDDING_MODELS",
     "EMBEDDING_PATH",
@@ -51,8 +70,6 @@ __all__ = [
 ]
 
 EMBEDDING_PATH = "services/embeddings/text-embedding/text-embedding"
-RERANK_PATH = "services/rerank/text-rerank/text-rerank"
-COMPATIBLE_RERANK_PATH = "reranks"
 DEFAULT_EMBEDDING_BATCH = 10
 """Rows per request for models the registry does not know (the strictest documented limit)."""
 
@@ -79,9 +96,6 @@ class _EmbeddingModels(Mapping[str, ModelInfo]):
 
 
 EMBEDDING_MODELS: Mapping[str, ModelInfo] = _EmbeddingModels()
-COMPATIBLE_RERANK_MODELS = frozenset(
-    i.prefix for i in BUILTIN_MODELS if i.kind == "rerank" and i.endpoint == "compatible"
-)
 
 
 def embedding_spec(model: str) -> ModelInfo | None:
@@ -197,7 +211,7 @@ def parse_embedding_response(
         return _embedding_batch(data, headers, count, dimension)
     except ShapeError as error:
         raise invalid_response(
-            error, body, request_id=_request_id(data, headers), status=status
+            error, body, request_id=answer_request_id(data, headers), status=status
         ) from None
 
 
@@ -213,7 +227,7 @@ def _embedding_batch(
         if not isinstance(item, dict):
             raise ShapeError("embedding response row is not an object")
         index = item.get("text_index")
-        if not _is_int(index) or index in by_index or not 0 <= index < count:
+        if not is_int(index) or index in by_index or not 0 <= index < count:
             raise ShapeError(f"embedding response has a bad text_index {index!r}")
         by_index[index] = item
     if len(by_index) != count:
@@ -233,12 +247,12 @@ def _embedding_batch(
             raise ShapeError(
                 f"embedding vectors have {len(embeddings[0])} dimensions, {dimension} were asked"
             )
-    usage = _object(data.get("usage"))
+    usage = object_or_empty(data.get("usage"))
     return EmbeddingBatch(
         embeddings=embeddings,
         sparse=[s for s in sparse if s is not None] if has_sparse else [],
-        usage=Usage(total_tokens=_int(usage.get("total_tokens")), raw=dict(usage)),
-        request_id=_request_id(data, headers),
+        usage=Usage(total_tokens=strict_int(usage.get("total_tokens")), raw=dict(usage)),
+        request_id=answer_request_id(data, headers),
     )
 
 
@@ -284,149 +298,3 @@ def merge_embedding_batches(model: str, batches: Sequence[EmbeddingBatch]) -> Em
         usage=Usage(total_tokens=sum(totals) if totals else None),
         request_ids=tuple(b.request_id for b in batches if b.request_id),
     )
-
-
-def rerank_uses_compatible_api(model: str) -> bool:
-    """Whether ``model`` is served by ``/compatible-api/v1/reranks`` instead of the native path."""
-    return lookup(model).rerank_api == "compatible"
-
-
-def build_rerank_request(
-    config: ClientConfig,
-    *,
-    model: str,
-    query: str,
-    documents: Sequence[str],
-    top_n: int | None = None,
-    return_documents: bool = False,
-    instruct: str | None = None,
-    workspace: str | None = None,
-) -> HTTPRequest:
-    """Build a rerank request for the endpoint that serves ``model`` (always the model sent)."""
-    options: dict[str, Any] = {"return_documents": return_documents}
-    if top_n is not None:
-        options["top_n"] = top_n
-    if instruct is not None:
-        options["instruct"] = instruct
-    headers = config.headers(workspace=workspace)
-    if rerank_uses_compatible_api(model):
-        return HTTPRequest(
-            method="POST",
-            url=config.compatible_url(COMPATIBLE_RERANK_PATH, workspace=workspace),
-            headers=headers,
-            json={"model": model, "query": query, "documents": list(documents), **options},
-        )
-    return HTTPRequest(
-        method="POST",
-        url=config.url(RERANK_PATH, workspace=workspace),
-        headers=headers,
-        json={
-            "model": model,
-            "input": {"query": query, "documents": list(documents)},
-            "parameters": options,
-        },
-    )
-
-
-def parse_rerank_response(
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    model: str,
-    documents: Sequence[str],
-    top_n: int | None = None,
-) -> RerankResult:
-    """Parse a native or compatible rerank answer, sorted by score (highest first).
-
-    ``RerankItem.document`` is the returned text, or the input document at ``index`` when
-    the service did not echo it, so callers never need to look it up.
-
-    Args:
-        top_n: the ``top_n`` sent, when one was: more results than that is malformed.
-
-    Raises:
-        APIStatusError: the service answered with an error, or not with JSON.
-        APIResponseValidationError: the results are missing or malformed (see above).
-    """
-    data = load_success_body(status, headers, body)
-    try:
-        items = _rerank_items(data, documents, top_n)
-    except ShapeError as error:
-        raise invalid_response(
-            error, body, request_id=_request_id(data, headers), status=status
-        ) from None
-    usage = _object(data.get("usage"))
-    # The usage key is UNCONFIRMED (total_tokens vs input_tokens): accept either.
-    total = _int(usage.get("total_tokens"))
-    input_tokens = _int(usage.get("input_tokens"))
-    return RerankResult(
-        results=items,
-        model=model,
-        usage=Usage(
-            input_tokens=input_tokens,
-            total_tokens=total if total is not None else input_tokens,
-            raw=dict(usage),
-        ),
-        request_id=_request_id(data, headers),
-    )
-
-
-def _rerank_items(
-    data: dict[str, Any], documents: Sequence[str], top_n: int | None
-) -> list[RerankItem]:
-    output = data.get("output")
-    results = output.get("results") if isinstance(output, dict) else data.get("results")
-    if not isinstance(results, list):
-        raise ShapeError("rerank response has no results list")
-    if documents and not results:
-        raise ShapeError(f"rerank response has no results for {len(documents)} documents")
-    if len(results) > (len(documents) if top_n is None else min(top_n, len(documents))):
-        raise ShapeError(
-            f"rerank response has {len(results)} results for {len(documents)} documents"
-            + ("" if top_n is None else f" and top_n={top_n}")
-        )
-    items = []
-    seen: set[int] = set()
-    for entry in results:
-        index = entry.get("index") if isinstance(entry, dict) else None
-        if not _is_int(index) or not 0 <= index < len(documents) or index in seen:
-            raise ShapeError(f"rerank response has a bad or repeated index {index!r}")
-        seen.add(index)
-        score = entry.get("relevance_score")
-        if not _is_number(score) or not math.isfinite(score):
-            raise ShapeError(f"rerank response has no finite relevance_score for {index}")
-        document = entry.get("document")
-        text = document.get("text") if isinstance(document, dict) else document
-        items.append(
-            RerankItem(
-                index=index,
-                relevance_score=float(score),
-                document=text if isinstance(text, str) else documents[index],
-            )
-        )
-    items.sort(key=lambda item: item.relevance_score, reverse=True)
-    return items
-
-
-def _request_id(data: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
-    for value in (data.get("request_id"), data.get("id")):
-        if isinstance(value, str) and value:
-            return value
-    return header_value(headers, "x-request-id")
-
-
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _is_int(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _int(value: Any) -> int | None:
-    return value if _is_int(value) else None

@@ -21,7 +21,13 @@ from typing import Any
 
 from .types import Usage
 
-__all__ = ["DEFAULT_WORKSPACE_LABEL", "Price", "UsageTotals", "UsageTracker"]
+__all__ = [
+    "DEFAULT_WORKSPACE_LABEL",
+    "Price",
+    "UsageTotals",
+    "UsageTracker",
+    "batch_row_usage",
+]
 
 DEFAULT_WORKSPACE_LABEL = "(default)"
 _MILLION = 1_000_000
@@ -254,6 +260,40 @@ class UsageTracker:
             ).rstrip()
             for line in lines
         )
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def batch_row_usage(body: Mapping[str, Any] | None) -> tuple[str, Usage] | None:
+    """The model and usage of one Batch output row (an OpenAI-compatible answer body).
+
+    Batch rows use the compatible-mode names (``prompt_tokens``, ``completion_tokens``,
+    ``prompt_tokens_details.cached_tokens``, ``completion_tokens_details.reasoning_tokens``;
+    Batch API page). ``None`` when the row reports no usage.
+
+    Example:
+        >>> body = {"model": "qwen-plus", "usage": {"prompt_tokens": 5, "completion_tokens": 2}}
+        >>> model, usage = batch_row_usage(body)
+        >>> model, usage.input_tokens, usage.output_tokens
+        ('qwen-plus', 5, 2)
+    """
+    usage = body.get("usage") if isinstance(body, Mapping) else None
+    if not isinstance(usage, Mapping):
+        return None
+    prompt = usage.get("prompt_tokens_details")
+    completion = usage.get("completion_tokens_details")
+    return str(body.get("model") or "") if body else "", Usage(
+        input_tokens=_count(usage.get("prompt_tokens")),
+        output_tokens=_count(usage.get("completion_tokens")),
+        total_tokens=_count(usage.get("total_tokens")),
+        cached_tokens=_count(prompt.get("cached_tokens")) if isinstance(prompt, Mapping) else None,
+        reasoning_tokens=(
+            _count(completion.get("reasoning_tokens")) if isinstance(completion, Mapping) else None
+        ),
+        raw=dict(usage),
+    )
 
 
 def _round(value: float | None) -> float | None:

@@ -20,27 +20,32 @@ import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from .errors import APIResponseValidationError, APIStatusError, error_from_response
 from .types import Usage
 
 __all__ = [
     "ShapeError",
+    "answer_request_id",
     "content_text",
     "error_detail",
     "header_request_id",
     "header_value",
     "invalid_response",
     "is_error_payload",
+    "is_int",
+    "is_number",
     "json_object",
     "load_success_body",
     "normalise_finish_reason",
+    "object_or_empty",
     "parse_error",
     "parse_retry_after",
     "parse_usage",
     "read_tool_call",
     "request_id_of",
+    "strict_int",
     "text_field",
 ]
 
@@ -98,6 +103,37 @@ def request_id_of(payload: Mapping[str, Any], headers: Mapping[str, str] | None)
     if isinstance(value, str) and value:
         return value
     return header_request_id(headers)
+
+
+def answer_request_id(payload: Mapping[str, Any], headers: Mapping[str, str] | None) -> str | None:
+    """:func:`request_id_of`, reading the OpenAI-style ``id`` of compatible-mode answers too."""
+    value = payload.get("id")
+    if "request_id" not in payload and isinstance(value, str) and value:
+        return value
+    return request_id_of(payload, headers)
+
+
+# --------------------------------------------------------------------------- JSON values
+
+
+def is_int(value: Any) -> TypeGuard[int]:
+    """A JSON integer (``True``/``False`` are not numbers on the wire)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    """A JSON number (int or float, not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def strict_int(value: Any) -> int | None:
+    """``value`` when it is a JSON integer, else ``None``."""
+    return value if is_int(value) else None
+
+
+def object_or_empty(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else ``{}`` (optional sub-objects like ``usage``)."""
+    return value if isinstance(value, dict) else {}
 
 
 def parse_retry_after(

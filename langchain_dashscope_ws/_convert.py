@@ -4,8 +4,8 @@ Pure functions, named by direction: ``*_to_wire`` builds what ``DashScopeClient`
 takes, ``*_to_message`` turns a core ``ChatResult``/``ChatChunk`` into LangChain
 messages. ``StreamConverter`` holds the little state a stream needs (the latest
 cumulative usage) so that usage is reported once, on the final chunk.
-``message_to_v1_blocks`` is registered (on import) as langchain-core's content-block
-translator for ``model_provider="dashscope"``.
+``message_to_v1_blocks`` (in ``_v1_blocks.py``, re-exported here) is registered on import
+as langchain-core's content-block translator for ``model_provider="dashscope"``.
 """
 
 from __future__ import annotations
@@ -27,9 +27,7 @@ from langchain_core.messages import (
     ToolCallChunk,
     ToolMessage,
 )
-from langchain_core.messages import content as blocks
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
-from langchain_core.messages.block_translators import register_translator
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk
 
@@ -43,6 +41,7 @@ from dashscope_ws.adapters import (
     parse_tool_arguments,
     text_part,
 )
+from langchain_dashscope_ws._v1_blocks import PROVIDER, message_to_v1_blocks
 
 __all__ = [
     "PROVIDER",
@@ -55,7 +54,6 @@ __all__ = [
     "usage_to_metadata",
 ]
 
-PROVIDER = "dashscope"
 
 # Blocks that describe an earlier assistant turn rather than its text: tool calls are
 # replayed from `.tool_calls`, reasoning is never sent back.
@@ -453,45 +451,3 @@ class StreamConverter:
             request_id=self._request_id, model=self.model, finish_reason=self._finish_reason
         )
         return chunk_to_message_chunk(closing, model=self.model, final=True, usage=self._usage)
-
-
-# --------------------------------------------------------------------------- v1 content blocks
-
-
-def message_to_v1_blocks(message: AIMessage) -> list[blocks.ContentBlock]:
-    """Standard content blocks of a ChatDashScope message or stream chunk.
-
-    Registered as langchain-core's block translator for ``model_provider="dashscope"``
-    (used by ``content_blocks`` and ``output_version="v1"``). Streamed tool-call
-    fragments keep DashScope's call index in a namespace of their own (``"lc_tc_0"``,
-    as langchain-core's OpenAI translator does): LangChain numbers the other streamed
-    blocks 0, 1, ... and merges blocks of equal index, so a bare ``0`` would merge the
-    first call into the reasoning or text block before it.
-
-    Raises:
-        NotImplementedError: content that is already a list of blocks (not produced
-            by ChatDashScope); langchain-core then falls back to its generic reading.
-    """
-    if not isinstance(message.content, str):
-        raise NotImplementedError
-    # Plain dicts: mypy's Python 3.10 target cannot see the blocks' optional keys.
-    out: list[dict[str, Any]] = []
-    reasoning = message.additional_kwargs.get("reasoning_content")
-    if isinstance(reasoning, str) and reasoning:
-        out.append({"type": "reasoning", "reasoning": reasoning})
-    if message.content:
-        out.append({"type": "text", "text": message.content})
-    if isinstance(message, AIMessageChunk) and message.chunk_position != "last":
-        for fragment in message.tool_call_chunks:
-            block: dict[str, Any] = {**fragment, "type": "tool_call_chunk"}
-            index = block.pop("index", None)
-            if index is not None:
-                block["index"] = f"lc_tc_{index}"
-            out.append(block)
-    else:
-        out += [{**call, "type": "tool_call"} for call in message.tool_calls]
-        out += [{**call, "type": "invalid_tool_call"} for call in message.invalid_tool_calls]
-    return cast("list[blocks.ContentBlock]", out)
-
-
-register_translator(PROVIDER, message_to_v1_blocks, message_to_v1_blocks)

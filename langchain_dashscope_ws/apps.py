@@ -37,6 +37,14 @@ from langchain_dashscope_ws.errors import translate_errors
 __all__ = ["ChatDashScopeApp", "DashScopeKnowledgeBaseRetriever", "doc_references_to_documents"]
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
+# Keywords a single call may pass (``app.invoke(..., biz_params=...)``); the rest is refused.
+_PER_CALL = frozenset(
+    {
+        "app_id", "session_id", "workspace", "stop", "parameters", "has_thoughts",
+        "rag_options", "biz_params", "memory_id", "doc_reference_type", "image_list",
+        "file_list",
+    }
+)  # fmt: skip
 
 
 def doc_references_to_documents(references: Iterable[DocReference]) -> list[Document]:
@@ -97,6 +105,9 @@ class ChatDashScopeApp(DashScopeClientSettings, BaseChatModel):
     LangGraph keep the history), unless a ``session_id`` is in use: then only the last user
     message is sent and the service supplies the history. ``remember_session=True`` keeps the
     session id the app returns on this object; ``session_id=`` per call overrides it.
+    Per call, ``has_thoughts``, ``rag_options``, ``biz_params``, ``memory_id``,
+    ``doc_reference_type``, ``image_list``, ``file_list``, ``parameters`` and ``workspace`` may
+    be passed too (``app.invoke(text, biz_params={...})``).
 
     Args:
         app_id: the app id from the console.
@@ -170,8 +181,7 @@ class ChatDashScopeApp(DashScopeClientSettings, BaseChatModel):
 
     def _request(self, messages: Sequence[BaseMessage], kwargs: dict[str, Any]) -> dict[str, Any]:
         """The ``app_completion`` keywords (``app_id`` included) for one call."""
-        allowed = {"session_id", "workspace", "stop", "parameters", "has_thoughts", "app_id"}
-        unknown = set(kwargs) - allowed - {"model"}
+        unknown = set(kwargs) - _PER_CALL - {"model"}
         if unknown:
             raise TypeError(f"unexpected keyword arguments for an app call: {sorted(unknown)}")
         if kwargs.get("stop") or self.stop:
@@ -183,10 +193,12 @@ class ChatDashScopeApp(DashScopeClientSettings, BaseChatModel):
             "app_id": kwargs.get("app_id") or kwargs.get("model") or self.app_id,
             "session_id": session,
             "has_thoughts": kwargs.get("has_thoughts", self.has_thoughts),
-            "rag_options": self.rag_options,
-            "biz_params": self.biz_params,
-            "memory_id": self.memory_id,
-            "doc_reference_type": self.doc_reference_type,
+            "rag_options": kwargs.get("rag_options", self.rag_options),
+            "biz_params": kwargs.get("biz_params", self.biz_params),
+            "memory_id": kwargs.get("memory_id", self.memory_id),
+            "doc_reference_type": kwargs.get("doc_reference_type", self.doc_reference_type),
+            "image_list": kwargs.get("image_list"),
+            "file_list": kwargs.get("file_list"),
             "workspace": kwargs.get("workspace"),
             "parameters": self._parameters(kwargs.get("parameters")),
         }

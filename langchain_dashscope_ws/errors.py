@@ -5,6 +5,9 @@ Code that catches ``dashscope_ws.RateLimitError`` and code that catches
 status, DashScope code, message, request id and ``Retry-After`` of the original.
 ``translate_errors`` is the one place where core errors become these classes; every
 ChatDashScope method (sync, async, streamed or not) runs inside it.
+
+``dashscope_ws.APIResponseValidationError`` (a 200 answer of the wrong shape) has no
+langchain-core counterpart and passes through unchanged (docs/langchain.md says so).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ as ``messages`` and a new session starts from the app's answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, Generator
 from threading import Thread
 from typing import Any
@@ -134,7 +135,7 @@ class DashScopeAppChatEngine(BaseChatEngine):
             self._finish(accumulator, sources)
 
         response = StreamingAgentChatResponse(chat_stream=deltas(), source_nodes=sources)
-        thread = Thread(target=response.write_response_to_history, args=(self._memory,))
+        thread = Thread(target=_write_to_history, args=(response, self._memory))
         response.write_response_to_history_thread = thread
         thread.start()
         return response
@@ -169,3 +170,13 @@ class DashScopeAppChatEngine(BaseChatEngine):
     def chat_history(self) -> list[ChatMessage]:
         """The conversation so far."""
         return self._memory.get_all()
+
+
+def _write_to_history(response: StreamingAgentChatResponse, memory: ChatMemoryBuffer) -> None:
+    """Run LlamaIndex's history writer in the stream's thread without an unhandled exception.
+
+    On an error the writer stores it on ``response.exception`` (``response_gen`` raises it to
+    the reader, typed) and then re-raises, which would only print a thread traceback.
+    """
+    with contextlib.suppress(Exception):  # kept on response.exception for the reader
+        response.write_response_to_history(memory)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from ..protocol import HTTPRequest
+from ..usage import batch_row_usage
 from . import wire
 from .lines import (
     MAX_LINES,
@@ -66,6 +67,7 @@ class BatchJobs:
         progress: bool | None = None,
     ) -> None:
         self.client = client
+        self._usage_counted: set[tuple[str, str]] = set()  # (first batch id, custom id)
         self._ops = BatchOps(
             client.config, poll_interval=poll_interval, max_poll_interval=max_poll_interval,
             progress=progress,
@@ -167,7 +169,23 @@ class BatchJobs:
 
     def results(self, run: BatchRun) -> list[BatchResult]:
         """One :class:`BatchResult` per input row, in input order; failed rows carry their error."""
-        return self._drive(self._ops.results_op(run))
+        return self._counted(run, self._drive(self._ops.results_op(run)))
+
+    def _counted(self, run: BatchRun, rows: list[BatchResult]) -> list[BatchResult]:
+        """Tell the client's usage sink the answered rows' usage, each row once per run."""
+        sink = getattr(self.client, "usage_tracker", None)
+        if sink is not None and run.batch_ids:
+            counted = self._usage_counted
+            for row in rows:
+                key = (run.batch_ids[0], row.custom_id)
+                found = batch_row_usage(row.body) if row.ok and key not in counted else None
+                if found is not None:
+                    counted.add(key)
+                    model, usage = found
+                    sink.record(
+                        workspace=run.state.workspace, model=model, usage=usage, kind="batch"
+                    )
+        return rows
 
     def resubmit_failed(
         self,
@@ -243,7 +261,7 @@ class BatchJobs:
 
     async def aresults(self, run: BatchRun) -> list[BatchResult]:
         """Async :meth:`results`."""
-        return await self._adrive(self._ops.results_op(run))
+        return self._counted(run, await self._adrive(self._ops.results_op(run)))
 
     async def aresubmit_failed(
         self,

@@ -341,8 +341,11 @@ def answer_app(
             }
         )
     else:
-        # Earlier turns become context the emulated model can quote ("What is my name?").
-        context = [{"role": "system", "content": " ".join(earlier_turns)}] if earlier_turns else []
+        # Earlier turns (the session's, and the user's in ``messages``) become context the
+        # emulated model can quote ("What is my name?"), as an app given either remembers.
+        sent = [message_text(m.get("content")) for m in messages[:-1] if m.get("role") == "user"]
+        turns = [*earlier_turns, *sent]
+        context = [{"role": "system", "content": " ".join(turns)}] if turns else []
         text = plan_reply(APP_MODEL, [*context, *messages], {}, thinking=False).content
         if spec.kind == "workflow" and isinstance(biz_params, Mapping) and biz_params:
             text += " biz_params: " + json.dumps(biz_params, ensure_ascii=False, sort_keys=True)

@@ -12,10 +12,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
+import pydantic
+
 from dashscope_ws import DashScopeClient
+from dashscope_ws.config import SecretStr
 
 
 def _children(value: Any) -> list[Any]:
+    # A secret wrapper is a leaf: what printers show of it is its masked repr. (pydantic's
+    # SecretStr, which the LangChain adapter's ``api_key`` field is by LangChain convention,
+    # keeps the value in ``__dict__``; no traceback printer walks into it.)
+    if isinstance(value, (SecretStr, pydantic.SecretStr)):
+        return []
     if isinstance(value, dict):
         return [*value.keys(), *value.values()]
     if isinstance(value, (list, tuple, set, frozenset)):

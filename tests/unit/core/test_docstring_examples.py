@@ -14,11 +14,15 @@ MODULES = [
     "dashscope_ws._secret",
     "dashscope_ws.client",
     "dashscope_ws.config",
+    "dashscope_ws.errors",
     "dashscope_ws.http",
+    "dashscope_ws.rerank",
+    "dashscope_ws.retrieval",
     "dashscope_ws.retry",
     "dashscope_ws.settings",
     "dashscope_ws.streams",
     "dashscope_ws.transports",
+    "dashscope_ws.wire",
 ]
 
 
