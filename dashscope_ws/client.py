@@ -26,16 +26,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._apps_client import AppMethods
 from ._calls import Call
-from ._chat import AsyncUploadingChatStream, ChatBuild, RoutedDriver, UploadingChatStream
+from ._chat_client import ChatMethods
 from ._closeable import Closeable
 from ._media import UploadMethods
-from ._parsers import chat_decoder, chat_parser, embedding_parser, rerank_parser
+from ._parsers import embedding_parser, rerank_parser
 from ._sync import RequestsTransport
 from .config import ClientConfig, SecretStr
 from .errors import DashScopeError
 from .http import HTTPRequest, RawResponse
-from .models import awith_endpoint_fallback, generation_endpoint, with_endpoint_fallback
-from .protocol import requires_streaming
 from .retrieval import (
     EmbeddingBatch,
     build_embedding_request,
@@ -44,8 +42,8 @@ from .retrieval import (
     merge_embedding_batches,
 )
 from .retry import RetryPolicy
-from .streams import AsyncChatStream, AsyncStream, ChatStream, Decoder, Stream, make_driver
-from .types import ChatResult, EmbeddingResult, RerankResult
+from .streams import AsyncStream, Decoder, Stream, make_driver
+from .types import EmbeddingResult, RerankResult
 from .workspace import WorkspaceMethods
 
 if TYPE_CHECKING:
@@ -61,7 +59,7 @@ Messages = Sequence[Mapping[str, Any]]
 Parser = Callable[[RawResponse], T]
 
 
-class DashScopeClient(WorkspaceMethods, AppMethods, UploadMethods, Closeable):
+class DashScopeClient(ChatMethods, WorkspaceMethods, AppMethods, UploadMethods, Closeable):
     """DashScope client with blocking and asyncio methods on one object.
 
     Settings are resolved once (arguments > environment > defaults, see
@@ -198,135 +196,6 @@ class DashScopeClient(WorkspaceMethods, AppMethods, UploadMethods, Closeable):
     ) -> AsyncStream[T]:
         """Async :meth:`_stream`."""
         return AsyncStream(self._driver(request, new_decoder), self._async)
-
-    # ------------------------------------------------------------------ chat
-
-    def _chat_build(
-        self,
-        messages: Messages,
-        model: str,
-        workspace: str | None,
-        parameters: Mapping[str, Any],
-        endpoint: str | None,
-        *,
-        stream: bool,
-    ) -> ChatBuild:
-        """Validate the call now (before any upload or request) and return its builder."""
-        build = ChatBuild(self, messages, model, workspace, parameters, endpoint, stream)
-        if build.pending:  # uploads come first: refuse a bad call (e.g. Omni) before them
-            build(generation_endpoint(model, endpoint))
-        return build
-
-    def chat(
-        self,
-        messages: Messages,
-        *,
-        model: str,
-        workspace: str | None = None,
-        endpoint: str | None = None,
-        **parameters: Any,
-    ) -> ChatResult:
-        """One complete assistant turn.
-
-        Models that only answer as a stream (thinking mode, QwQ/QVQ) are streamed and folded
-        transparently. ``endpoint`` (``"text"``, ``"multimodal"``, ``"compatible"``) forces
-        the generation path; otherwise the registry's path is used, and a ``400 "url error"``
-        (the model lives on the other path) is retried once there (see
-        :func:`~dashscope_ws.models.with_endpoint_fallback`). Local media in the messages
-        (``file://``, ``Path``, bytes, ``data:`` URLs) is uploaded first (:meth:`upload_file`).
-        Raises the mapped :class:`~dashscope_ws.errors.DashScopeError`.
-        """
-        if requires_streaming(model, parameters):
-            with self.stream_chat(
-                messages, model=model, workspace=workspace, endpoint=endpoint, **parameters
-            ) as s:
-                s._driver.limit(self.config.total_timeout)  # a unary call: one total deadline
-                return s.result()
-        build = self._chat_build(messages, model, workspace, parameters, endpoint, stream=False)
-        build.upload(*self._upload_media(messages, model, workspace))
-        parse = chat_parser(model)
-        return with_endpoint_fallback(
-            model, lambda path: self._call(build(path), parse), override=endpoint
-        )
-
-    def stream_chat(
-        self,
-        messages: Messages,
-        *,
-        model: str,
-        workspace: str | None = None,
-        endpoint: str | None = None,
-        **parameters: Any,
-    ) -> ChatStream:
-        """Stream the reply as :class:`ChatChunk` deltas (a :class:`ChatStream`).
-
-        Arguments are validated now; local media is uploaded and the request sent on first
-        iteration. The endpoint safety net of :meth:`chat` applies until the first chunk.
-        The stream raises if it fails or ends before its final event; ``result()`` folds it.
-        """
-        build = self._chat_build(messages, model, workspace, parameters, endpoint, stream=True)
-        driver = self._routed_driver(build, model)
-        if not build.pending:
-            return ChatStream(driver, self._sync)
-
-        def prepare() -> None:
-            build.upload(*self._upload_media(messages, model, workspace))
-            driver.rebuild()
-
-        return UploadingChatStream(driver, self._sync, prepare)
-
-    async def achat(
-        self,
-        messages: Messages,
-        *,
-        model: str,
-        workspace: str | None = None,
-        endpoint: str | None = None,
-        **parameters: Any,
-    ) -> ChatResult:
-        """Async :meth:`chat`."""
-        if requires_streaming(model, parameters):
-            stream = self.astream_chat(
-                messages, model=model, workspace=workspace, endpoint=endpoint, **parameters
-            )
-            stream._driver.limit(self.config.total_timeout)
-            async with stream:
-                return await stream.aresult()
-        build = self._chat_build(messages, model, workspace, parameters, endpoint, stream=False)
-        build.upload(*await self._aupload_media(messages, model, workspace))
-        parse = chat_parser(model)
-
-        async def send(path: str) -> ChatResult:
-            return await self._acall(build(path), parse)
-
-        return await awith_endpoint_fallback(model, send, override=endpoint)
-
-    def astream_chat(
-        self,
-        messages: Messages,
-        *,
-        model: str,
-        workspace: str | None = None,
-        endpoint: str | None = None,
-        **parameters: Any,
-    ) -> AsyncChatStream:
-        """Async :meth:`stream_chat` (``async for chunk in client.astream_chat(...)``)."""
-        build = self._chat_build(messages, model, workspace, parameters, endpoint, stream=True)
-        driver = self._routed_driver(build, model)
-        if not build.pending:
-            return AsyncChatStream(driver, self._async)
-
-        async def prepare() -> None:
-            build.upload(*await self._aupload_media(messages, model, workspace))
-            driver.rebuild()
-
-        return AsyncUploadingChatStream(driver, self._async, prepare)
-
-    def _routed_driver(self, build: ChatBuild, model: str) -> RoutedDriver:
-        return RoutedDriver(
-            model, build.override, build, chat_decoder(model), self.config,
-            self.retry_policy, self.usage_tracker,
-        )  # fmt: skip
 
     # ------------------------------------------------------------------ embeddings
 

@@ -32,7 +32,7 @@ from pydantic import AliasChoices, ConfigDict, Field, model_validator
 
 from dashscope_ws import tokens, types
 from dashscope_ws._adapter_settings import GenerationFields
-from dashscope_ws._chat import EndpointName
+from dashscope_ws._chat import EndpointField
 from dashscope_ws.adapters import json_schema_response_format, wire_tool_choice
 from dashscope_ws.models import ModelInfo, lookup
 from dashscope_ws.settings import GENERATION_PARAMETERS
@@ -52,7 +52,7 @@ __all__ = ["ChatDashScope"]
 _PARAMETER_FIELDS = (*(p.name for p in GENERATION_PARAMETERS), "stop")
 
 # Per-call keyword arguments that are not wire parameters.
-_CALL_OPTIONS = ("model", "workspace", "endpoint")
+_CALL_OPTIONS = ("model", "workspace")
 
 
 def _profile(info: ModelInfo) -> ModelProfile:
@@ -81,16 +81,12 @@ class _Call:
     workspace: str | None
     messages: list[dict[str, Any]]
     parameters: dict[str, Any]
-    endpoint: str | None = None
 
     def kwargs(self) -> dict[str, Any]:
-        return {
-            "model": self.model, "workspace": self.workspace, "endpoint": self.endpoint,
-            **self.parameters,
-        }  # fmt: skip
+        return {"model": self.model, "workspace": self.workspace, **self.parameters}
 
 
-class ChatDashScope(DashScopeClientSettings, GenerationFields, BaseChatModel):
+class ChatDashScope(DashScopeClientSettings, GenerationFields, EndpointField, BaseChatModel):
     """Alibaba Cloud DashScope (Model Studio / Qwen) chat model, workspace-aware.
 
     Settings resolve like the core client: arguments, then ``DASHSCOPE_API_KEY``,
@@ -129,9 +125,6 @@ class ChatDashScope(DashScopeClientSettings, GenerationFields, BaseChatModel):
     stop: list[str] | str | None = None
     streaming: bool = False
     """Make ``invoke`` go through the stream (``.stream()`` streams regardless)."""
-    endpoint: EndpointName | None = None
-    """Force the generation endpoint (``"text"``, ``"multimodal"``, ``"compatible"``) for a
-    model the registry does not know yet; also per call (``invoke(..., endpoint=...)``)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other wire ``parameters`` (e.g. ``{"search_options": {...}, "n": 1}``)."""
 
@@ -203,8 +196,7 @@ class ChatDashScope(DashScopeClientSettings, GenerationFields, BaseChatModel):
         kwargs.pop("stream", None)  # LangChain's "please stream" flag, not a parameter
         model = kwargs.pop("model", None) or self.model
         workspace = kwargs.pop("workspace", None)
-        endpoint = kwargs.pop("endpoint", None) or self.endpoint
-        parameters = {**self._default_parameters, **kwargs}
+        parameters = {"endpoint": self.endpoint, **self._default_parameters, **kwargs}
         if stop is not None:
             parameters["stop"] = stop
         if not parameters.get("stop"):
@@ -216,9 +208,8 @@ class ChatDashScope(DashScopeClientSettings, GenerationFields, BaseChatModel):
         return _Call(
             model=model,
             workspace=workspace,
-            messages=messages_to_wire(messages, model=model, endpoint=endpoint),
+            messages=messages_to_wire(messages, model=model, endpoint=parameters.get("endpoint")),
             parameters={key: value for key, value in parameters.items() if value is not None},
-            endpoint=endpoint,
         )
 
     @staticmethod

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.llms.types import (
@@ -33,12 +32,12 @@ from dashscope_ws.adapters import (
     ToolArgumentsError,
     check_content_for_model,
     json_schema_response_format,
-    media_part,
     text_part,
     wire_tool_choice,
 )
 from dashscope_ws.adapters import parse_tool_arguments as core_parse_tool_arguments
 from dashscope_ws.types import ChatChunk, ChatResult, ToolCall, Usage
+from llamaindex_dashscope_ws._media import media_block_part
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
@@ -110,7 +109,7 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
         if isinstance(block, TextBlock):
             parts.append(text_part(block.text))
         elif isinstance(block, (ImageBlock, AudioBlock, VideoBlock)):
-            parts.append(_media_part(block))
+            parts.append(media_block_part(block))
         elif not isinstance(block, (ThinkingBlock, ToolCallBlock, CachePoint)):
             raise ValueError(
                 f"DashScope chat does not accept {type(block).__name__} content; "
@@ -136,38 +135,6 @@ def _content(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
     if all(part["type"] == "text" for part in parts):
         return "\n".join(part["text"] for part in parts)
     return parts
-
-
-def _media_part(block: ImageBlock | AudioBlock | VideoBlock) -> dict[str, Any]:
-    """A neutral media part. A URL is sent as it is; a ``path`` goes as a ``Path`` and
-    inline bytes as a ``data:`` URL with the block's MIME type: the core uploads both
-    before sending (``DashScopeClient.upload_file``; DashScope cannot read local data)."""
-    if isinstance(block, ImageBlock):
-        kind, mime = "image", block.image_mimetype
-    elif isinstance(block, AudioBlock):
-        kind, mime = "audio", f"audio/{block.format}" if block.format else None
-    else:
-        kind, mime = "video", block.video_mimetype
-    part = media_part(kind, _media_source(block, kind, mime))
-    if isinstance(block, VideoBlock) and block.fps is not None:
-        part["fps"] = block.fps  # DashScope's frame-sampling hint on a video part
-    return part
-
-
-def _media_source(block: ImageBlock | AudioBlock | VideoBlock, kind: str, mime: str | None) -> Any:
-    if block.url is not None:
-        return str(block.url)
-    if block.path is not None:
-        return Path(block.path)
-    if isinstance(block, ImageBlock):
-        data = block.resolve_image(as_base64=True).read()
-    elif isinstance(block, AudioBlock):
-        data = block.resolve_audio(as_base64=True).read()
-    else:
-        data = block.resolve_video(as_base64=True).read()
-    if not data:
-        raise ValueError(f"the {kind} block has no url, path or data")
-    return f"data:{mime or kind + '/*'};base64,{data.decode('ascii')}"
 
 
 def _wire_tool_calls(message: ChatMessage) -> list[dict[str, Any]]:

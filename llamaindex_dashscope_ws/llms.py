@@ -43,7 +43,7 @@ from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
 
 from dashscope_ws._adapter_settings import GenerationFields
-from dashscope_ws._chat import EndpointName
+from dashscope_ws._chat import EndpointField
 from dashscope_ws.models import lookup
 from dashscope_ws.settings import GENERATION_PARAMETERS
 from llamaindex_dashscope_ws._convert import (
@@ -73,7 +73,7 @@ DEFAULT_MODEL = "qwen-plus"
 _PARAMETER_FIELDS = (*(p.name for p in GENERATION_PARAMETERS), "stop")
 
 
-class DashScope(DashScopeClientSettings, GenerationFields, FunctionCallingLLM):
+class DashScope(DashScopeClientSettings, GenerationFields, EndpointField, FunctionCallingLLM):
     """Alibaba Cloud DashScope (Model Studio / Qwen) chat models, workspace-aware.
 
     A drop-in for ``llama_index.llms.dashscope.DashScope`` (``model_name=`` is
@@ -117,11 +117,6 @@ class DashScope(DashScopeClientSettings, GenerationFields, FunctionCallingLLM):
     stop: str | list[str] | None = Field(default=None)
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra wire parameters sent on every call."
-    )
-    endpoint: EndpointName | None = Field(
-        default=None,
-        description="Force the generation endpoint ('text', 'multimodal', 'compatible') for a "
-        "model the registry does not know yet; also per call (endpoint=...).",
     )
 
     def __init__(
@@ -168,7 +163,7 @@ class DashScope(DashScopeClientSettings, GenerationFields, FunctionCallingLLM):
 
     @property
     def is_multimodal(self) -> bool:
-        """Whether the model takes more than text (images, video or audio), per the registry.
+        """Whether the model takes images, video or audio, per the registry.
 
         Example:
             >>> DashScope(model="qwen-vl-max", api_key="sk-x").is_multimodal

@@ -12,7 +12,13 @@ from dashscope_ws._media import is_local, local_media, with_uploaded
 
 
 @pytest.mark.parametrize(
-    "name", ["dashscope_ws._media", "dashscope_ws._chat", "dashscope_ws.uploads"]
+    "name",
+    [
+        "dashscope_ws._media",
+        "dashscope_ws._chat",
+        "dashscope_ws._chat_client",
+        "dashscope_ws.uploads",
+    ],
 )
 def test_examples_run(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
