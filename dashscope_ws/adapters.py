@@ -240,7 +240,7 @@ def text_part(text: str) -> dict[str, Any]:
     return {"type": "text", "text": text}
 
 
-def media_part(kind: str, url: str) -> dict[str, Any]:
+def media_part(kind: str, url: str | list[str]) -> dict[str, Any]:
     """A neutral media part: OpenAI's ``image_url`` for images, ``{"type": kind, kind: url}``
     for audio and video (the spelling the core turns into DashScope's ``{kind: url}``).
 

@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._apps_client import AppMethods
 from ._calls import Call
+from ._chat_client import ChatMethods
 from ._closeable import Closeable
-from ._parsers import chat_decoder, chat_parser, embedding_parser, rerank_parser
+from ._media import UploadMethods
+from ._parsers import embedding_parser, rerank_parser
 from ._sync import RequestsTransport
 from .config import ClientConfig, SecretStr
 from .errors import DashScopeError
 from .http import HTTPRequest, RawResponse
-from .protocol import build_chat_request, requires_streaming
 from .retrieval import (
     EmbeddingBatch,
     build_embedding_request,
@@ -41,8 +42,8 @@ from .retrieval import (
     merge_embedding_batches,
 )
 from .retry import RetryPolicy
-from .streams import AsyncChatStream, AsyncStream, ChatStream, Decoder, Stream, make_driver
-from .types import ChatResult, EmbeddingResult, RerankResult
+from .streams import AsyncStream, Decoder, Stream, make_driver
+from .types import EmbeddingResult, RerankResult
 from .workspace import WorkspaceMethods
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ Messages = Sequence[Mapping[str, Any]]
 Parser = Callable[[RawResponse], T]
 
 
-class DashScopeClient(WorkspaceMethods, AppMethods, Closeable):
+class DashScopeClient(ChatMethods, WorkspaceMethods, AppMethods, UploadMethods, Closeable):
     """DashScope client with blocking and asyncio methods on one object.
 
     Settings are resolved once (arguments > environment > defaults, see
@@ -149,16 +150,19 @@ class DashScopeClient(WorkspaceMethods, AppMethods, Closeable):
 
     # ------------------------------------------------------------------ driver loops
 
-    def _prepared(self, request: HTTPRequest) -> HTTPRequest:
-        """The request with this client's key, its body encoded (a typed error if it cannot be)."""
-        if request.api_key is None:
+    def _prepared(self, request: HTTPRequest, sign: bool = True) -> HTTPRequest:
+        """The request with this client's key (unless ``sign=False``: an OSS upload), its
+        body encoded (a typed error if it cannot be)."""
+        if sign and request.api_key is None:
             request = dataclasses.replace(request, api_key=self.config.api_key)
         _ = request.content  # encoded once, before any attempt
         return request
 
-    def _call(self, request: HTTPRequest, parse: Parser[T], *, kind: str | None = None) -> T:
+    def _call(
+        self, request: HTTPRequest, parse: Parser[T], *, kind: str | None = None, sign: bool = True
+    ) -> T:
         """Send a unary request with retries; ``parse`` turns the answer into the result."""
-        request = self._prepared(request)
+        request = self._prepared(request, sign)
         call = Call(request, self.retry_policy)
         while True:
             call.start()
@@ -172,9 +176,11 @@ class DashScopeClient(WorkspaceMethods, AppMethods, Closeable):
             call.record(self.usage_tracker, result, kind)
             return result
 
-    async def _acall(self, request: HTTPRequest, parse: Parser[T], *, kind: str | None = None) -> T:
+    async def _acall(
+        self, request: HTTPRequest, parse: Parser[T], *, kind: str | None = None, sign: bool = True
+    ) -> T:
         """Async :meth:`_call`."""
-        request = self._prepared(request)
+        request = self._prepared(request, sign)
         call = Call(request, self.retry_policy)
         while True:
             call.start()
@@ -201,71 +207,6 @@ class DashScopeClient(WorkspaceMethods, AppMethods, Closeable):
     ) -> AsyncStream[T]:
         """Async :meth:`_stream`."""
         return AsyncStream(self._driver(request, new_decoder), self._async)
-
-    # ------------------------------------------------------------------ chat
-
-    def _chat_request(
-        self,
-        messages: Messages,
-        model: str,
-        workspace: str | None,
-        parameters: Mapping[str, Any],
-        *,
-        stream: bool,
-    ) -> HTTPRequest:
-        return build_chat_request(
-            self.config,
-            model=model,
-            messages=messages,
-            parameters=parameters,
-            stream=stream,
-            workspace=workspace,
-        )
-
-    def chat(
-        self, messages: Messages, *, model: str, workspace: str | None = None, **parameters: Any
-    ) -> ChatResult:
-        """One complete assistant turn.
-
-        Models that only answer as a stream (thinking mode, QwQ/QVQ) are streamed and folded
-        transparently. Raises the mapped :class:`~dashscope_ws.errors.DashScopeError`.
-        """
-        if requires_streaming(model, parameters):
-            with self.stream_chat(messages, model=model, workspace=workspace, **parameters) as s:
-                s._driver.limit(self.config.total_timeout)  # a unary call: one total deadline
-                return s.result()
-        request = self._chat_request(messages, model, workspace, parameters, stream=False)
-        return self._call(request, chat_parser(model))
-
-    def stream_chat(
-        self, messages: Messages, *, model: str, workspace: str | None = None, **parameters: Any
-    ) -> ChatStream:
-        """Stream the reply as :class:`ChatChunk` deltas (a :class:`ChatStream`).
-
-        Arguments are validated now; the request is sent on first iteration. The stream
-        raises if it fails or ends before its final event; ``result()`` folds it.
-        """
-        request = self._chat_request(messages, model, workspace, parameters, stream=True)
-        return ChatStream(self._driver(request, chat_decoder(model)), self._sync)
-
-    async def achat(
-        self, messages: Messages, *, model: str, workspace: str | None = None, **parameters: Any
-    ) -> ChatResult:
-        """Async :meth:`chat`."""
-        if requires_streaming(model, parameters):
-            stream = self.astream_chat(messages, model=model, workspace=workspace, **parameters)
-            stream._driver.limit(self.config.total_timeout)
-            async with stream:
-                return await stream.aresult()
-        request = self._chat_request(messages, model, workspace, parameters, stream=False)
-        return await self._acall(request, chat_parser(model))
-
-    def astream_chat(
-        self, messages: Messages, *, model: str, workspace: str | None = None, **parameters: Any
-    ) -> AsyncChatStream:
-        """Async :meth:`stream_chat` (``async for chunk in client.astream_chat(...)``)."""
-        request = self._chat_request(messages, model, workspace, parameters, stream=True)
-        return AsyncChatStream(self._driver(request, chat_decoder(model)), self._async)
 
     # ------------------------------------------------------------------ embeddings
 

@@ -140,4 +140,6 @@ GENERATION_PARAMETERS: tuple[Parameter, ...] = (
     Parameter("enable_search", bool, "Let the model search the internet."),
     Parameter("enable_thinking", bool, "Thinking mode for hybrid models (answered as a stream)."),
     Parameter("thinking_budget", int, "Maximum tokens spent thinking.", ge=1),
+    Parameter("vl_high_resolution_images", bool, "VL models: read images at high resolution (more image tokens)."),
+    Parameter("vl_enable_image_hw_output", bool, "VL models: report the scaled image height and width."),
 )  # fmt: skip

@@ -62,7 +62,6 @@ __all__ = [
     "LocalFile",
     "OssUpload",
     "UploadPolicy",
-    "UploadRequest",
     "UploadTooLargeError",
     "build_policy_request",
     "build_upload_request",
@@ -157,30 +156,19 @@ class LocalFile:
 
 
 @dataclass(frozen=True)
-class UploadRequest:
-    """A raw-body HTTP request (the multipart form), for any transport.
-
-    Example:
-        >>> UploadRequest("POST", "https://oss.example", {}, b"").method
-        'POST'
-    """
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: bytes = field(repr=False)
-
-
-@dataclass(frozen=True)
 class OssUpload:
     """A prepared upload: the request to send and the reference it will create.
 
+    ``request`` is a raw-body :class:`~dashscope_ws.http.HTTPRequest` with ``api_key=None``:
+    it goes through the same transports as every other request, and no ``Authorization``
+    header ever reaches the OSS host (the form's signed policy authorises it).
+
     Example:
-        >>> OssUpload(UploadRequest("POST", "u", {}, b""), "oss://d/a.png").oss_url
+        >>> OssUpload(HTTPRequest("POST", "u", {}, None, body=b""), "oss://d/a.png").oss_url
         'oss://d/a.png'
     """
 
-    request: UploadRequest
+    request: HTTPRequest
     oss_url: str
 
 
@@ -279,7 +267,8 @@ def build_upload_request(policy: UploadPolicy, file: LocalFile) -> OssUpload:
     part = FilePart(_safe_name(file.filename), file.content, file.mime_type)
     content_type, body = encode_multipart(fields, {"file": part})
     headers = {"Content-Type": content_type, "Accept": "application/json"}
-    return OssUpload(UploadRequest("POST", policy.upload_host, headers, body), f"oss://{key}")
+    request = HTTPRequest("POST", policy.upload_host, headers, None, body=body)
+    return OssUpload(request, f"oss://{key}")
 
 
 def check_upload_response(status: int, headers: Mapping[str, str], body: bytes) -> None:

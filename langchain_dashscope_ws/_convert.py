@@ -11,7 +11,7 @@ as langchain-core's content-block translator for ``model_provider="dashscope"``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
 from langchain_core.messages import (
@@ -33,14 +33,8 @@ from langchain_core.outputs import ChatGenerationChunk
 
 from dashscope_ws import types
 from dashscope_ws._construct import construct
-from dashscope_ws.adapters import (
-    MEDIA_KINDS,
-    ToolArgumentsError,
-    check_content_for_model,
-    media_part,
-    parse_tool_arguments,
-    text_part,
-)
+from dashscope_ws.adapters import ToolArgumentsError, check_content_for_model, parse_tool_arguments
+from langchain_dashscope_ws._media import content_to_wire
 from langchain_dashscope_ws._v1_blocks import PROVIDER, message_to_v1_blocks
 
 __all__ = [
@@ -55,30 +49,27 @@ __all__ = [
 ]
 
 
-# Blocks that describe an earlier assistant turn rather than its text: tool calls are
-# replayed from `.tool_calls`, reasoning is never sent back.
-_SKIPPED_BLOCKS = frozenset(
-    {
-        "tool_use", "tool_call", "tool_call_chunk", "invalid_tool_call", "function_call",
-        "server_tool_call", "server_tool_call_chunk", "server_tool_result",
-        "reasoning", "thinking", "redacted_thinking", "non_standard",
-    }
-)  # fmt: skip
 _ROLE_ALIASES = {"human": "user", "ai": "assistant", "developer": "system"}
 
 
 # --------------------------------------------------------------------------- to the wire
 
 
-def messages_to_wire(messages: Sequence[BaseMessage], *, model: str) -> list[dict[str, Any]]:
+def messages_to_wire(
+    messages: Sequence[BaseMessage], *, model: str, endpoint: str | None = None
+) -> list[dict[str, Any]]:
     """Convert a LangChain conversation into wire dicts for ``model``.
+
+    An explicit ``endpoint="multimodal"`` skips the registry's modality check: the caller
+    knows better than the registry, and the service decides.
 
     Raises:
         ValueError: a message type or content block the model cannot take (for
             example an image sent to a text-only model).
     """
     wire = [message_to_wire(message) for message in messages]
-    check_content_for_model(wire, model=model)
+    if endpoint not in ("multimodal", "compatible"):
+        check_content_for_model(wire, model=model)
     return wire
 
 
@@ -88,7 +79,8 @@ def message_to_wire(message: BaseMessage) -> dict[str, Any]:
     Lists of content blocks become OpenAI-style parts whatever the model: the core
     flattens text-only lists for text models and converts parts for multimodal ones.
     """
-    content = _content_to_wire(message.content)
+    role = "tool" if isinstance(message, (ToolMessage, FunctionMessage)) else "user"
+    content = content_to_wire(message.content, role=role)
     if isinstance(message, SystemMessage):
         return {"role": "system", "content": content}
     if isinstance(message, HumanMessage):
@@ -127,53 +119,6 @@ def _invalid_tool_call_to_wire(call: InvalidToolCall) -> dict[str, Any]:
         "type": "function",
         "function": {"name": call.get("name") or "", "arguments": call.get("args") or ""},
     }
-
-
-def _content_to_wire(content: str | list[Any]) -> str | list[dict[str, Any]]:
-    """Neutral (OpenAI-style) content: the core turns it into what the endpoint takes."""
-    if isinstance(content, str):
-        return content
-    parts: list[dict[str, Any]] = []
-    for block in content:
-        if isinstance(block, str):
-            parts.append(text_part(block))
-            continue
-        kind = block.get("type", "text" if "text" in block else None)
-        if kind == "text":
-            parts.append(text_part(str(block.get("text", ""))))
-        elif kind in _SKIPPED_BLOCKS:
-            continue
-        elif kind in MEDIA_KINDS:
-            parts.append(media_part(MEDIA_KINDS[kind], _media_source(block, kind)))
-        else:
-            raise ValueError(
-                f"content block type {kind!r} is not supported by DashScope generation "
-                f"(supported: text, image, image_url, audio, video)"
-            )
-    return parts
-
-
-def _media_source(block: Mapping[str, Any], kind: str) -> str:
-    """A URL or data URI for a media block in any LangChain/OpenAI/Anthropic spelling."""
-    if kind == "image_url":
-        image = block.get("image_url")
-        url = image.get("url") if isinstance(image, Mapping) else image
-        if isinstance(url, str):
-            return url
-    source = block.get("source")
-    if isinstance(source, Mapping):  # Anthropic: {"type": "base64"|"url", ...}
-        if source.get("type") == "url" and isinstance(source.get("url"), str):
-            return str(source["url"])
-        if isinstance(source.get("data"), str):
-            mime = source.get("media_type") or f"{kind}/*"
-            return f"data:{mime};base64,{source['data']}"
-    if isinstance(block.get("url"), str):
-        return str(block["url"])
-    data = block.get("base64") or (block.get("data") if block.get("source_type") else None)
-    if isinstance(data, str):
-        mime = block.get("mime_type") or f"{kind}/*"
-        return f"data:{mime};base64,{data}"
-    raise ValueError(f"{kind} block needs a URL or base64 data: {sorted(block)}")
 
 
 # --------------------------------------------------------------------------- from the wire

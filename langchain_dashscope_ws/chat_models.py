@@ -32,6 +32,7 @@ from pydantic import AliasChoices, ConfigDict, Field, model_validator
 
 from dashscope_ws import tokens, types
 from dashscope_ws._adapter_settings import GenerationFields
+from dashscope_ws._chat import EndpointField
 from dashscope_ws.adapters import json_schema_response_format, wire_tool_choice
 from dashscope_ws.models import ModelInfo, lookup
 from dashscope_ws.settings import GENERATION_PARAMETERS
@@ -86,7 +87,9 @@ class _Call:
         return {"model": self.model, "workspace": self.workspace, **self.parameters}
 
 
-class ChatDashScope(DashScopeClientSettings, GenerationFields, BaseChatModel, ChatBatchJobs):
+class ChatDashScope(
+    DashScopeClientSettings, GenerationFields, EndpointField, BaseChatModel, ChatBatchJobs
+):
     """Alibaba Cloud DashScope (Model Studio / Qwen) chat model, workspace-aware.
 
     Settings resolve like the core client: arguments, then ``DASHSCOPE_API_KEY``,
@@ -196,7 +199,7 @@ class ChatDashScope(DashScopeClientSettings, GenerationFields, BaseChatModel, Ch
         kwargs.pop("stream", None)  # LangChain's "please stream" flag, not a parameter
         model = kwargs.pop("model", None) or self.model
         workspace = kwargs.pop("workspace", None)
-        parameters = {**self._default_parameters, **kwargs}
+        parameters = {"endpoint": self.endpoint, **self._default_parameters, **kwargs}
         if stop is not None:
             parameters["stop"] = stop
         if not parameters.get("stop"):
@@ -208,7 +211,7 @@ class ChatDashScope(DashScopeClientSettings, GenerationFields, BaseChatModel, Ch
         return _Call(
             model=model,
             workspace=workspace,
-            messages=messages_to_wire(messages, model=model),
+            messages=messages_to_wire(messages, model=model, endpoint=parameters.get("endpoint")),
             parameters={key: value for key, value in parameters.items() if value is not None},
         )
 

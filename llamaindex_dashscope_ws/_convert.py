@@ -32,12 +32,12 @@ from dashscope_ws.adapters import (
     ToolArgumentsError,
     check_content_for_model,
     json_schema_response_format,
-    media_part,
     text_part,
     wire_tool_choice,
 )
 from dashscope_ws.adapters import parse_tool_arguments as core_parse_tool_arguments
 from dashscope_ws.types import ChatChunk, ChatResult, ToolCall, Usage
+from llamaindex_dashscope_ws._media import media_block_part
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
@@ -70,8 +70,13 @@ _ROLE = {
 # --------------------------------------------------------------------------- requests
 
 
-def to_wire_messages(messages: Sequence[ChatMessage], *, model: str) -> list[dict[str, Any]]:
+def to_wire_messages(
+    messages: Sequence[ChatMessage], *, model: str, endpoint: str | None = None
+) -> list[dict[str, Any]]:
     """Convert LlamaIndex messages to the core's wire dicts for ``model``.
+
+    An explicit ``endpoint="multimodal"`` skips the registry's modality check (the
+    service decides).
 
     Raises:
         ValueError: content ``model`` cannot take (e.g. an image for a text-only
@@ -82,7 +87,8 @@ def to_wire_messages(messages: Sequence[ChatMessage], *, model: str) -> list[dic
         [{'role': 'user', 'content': 'hi'}]
     """
     wire = [to_wire_message(message) for message in messages]
-    check_content_for_model(wire, model=model)
+    if endpoint not in ("multimodal", "compatible"):
+        check_content_for_model(wire, model=model)
     return wire
 
 
@@ -102,12 +108,8 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
     for block in message.blocks:
         if isinstance(block, TextBlock):
             parts.append(text_part(block.text))
-        elif isinstance(block, ImageBlock):
-            parts.append(media_part("image", _media_url(block.url, block, "image")))
-        elif isinstance(block, AudioBlock):
-            parts.append(media_part("audio", _media_url(block.url, block, "audio")))
-        elif isinstance(block, VideoBlock):
-            parts.append(media_part("video", _media_url(block.url, block, "video")))
+        elif isinstance(block, (ImageBlock, AudioBlock, VideoBlock)):
+            parts.append(media_block_part(block))
         elif not isinstance(block, (ThinkingBlock, ToolCallBlock, CachePoint)):
             raise ValueError(
                 f"DashScope chat does not accept {type(block).__name__} content; "
@@ -133,16 +135,6 @@ def _content(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
     if all(part["type"] == "text" for part in parts):
         return "\n".join(part["text"] for part in parts)
     return parts
-
-
-def _media_url(url: Any, block: ImageBlock | AudioBlock | VideoBlock, kind: str) -> str:
-    if url is not None:
-        return str(url)
-    if isinstance(block, ImageBlock):
-        data = block.resolve_image(as_base64=True).read()
-        mime = block.image_mimetype or "image/png"
-        return f"data:{mime};base64,{data.decode('ascii')}"
-    raise ValueError(f"DashScope needs a URL for {kind} content (inline {kind} data is not sent)")
 
 
 def _wire_tool_calls(message: ChatMessage) -> list[dict[str, Any]]:

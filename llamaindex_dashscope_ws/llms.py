@@ -43,6 +43,7 @@ from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
 
 from dashscope_ws._adapter_settings import GenerationFields
+from dashscope_ws._chat import EndpointField
 from dashscope_ws.models import lookup
 from dashscope_ws.settings import GENERATION_PARAMETERS
 from llamaindex_dashscope_ws._convert import (
@@ -73,7 +74,9 @@ DEFAULT_MODEL = "qwen-plus"
 _PARAMETER_FIELDS = (*(p.name for p in GENERATION_PARAMETERS), "stop")
 
 
-class DashScope(DashScopeClientSettings, GenerationFields, FunctionCallingLLM, ChatBatchJobs):
+class DashScope(
+    DashScopeClientSettings, GenerationFields, EndpointField, FunctionCallingLLM, ChatBatchJobs
+):
     """Alibaba Cloud DashScope (Model Studio / Qwen) chat models, workspace-aware.
 
     A drop-in for ``llama_index.llms.dashscope.DashScope`` (``model_name=`` is
@@ -169,6 +172,16 @@ class DashScope(DashScopeClientSettings, GenerationFields, FunctionCallingLLM, C
         """
         return lookup(self.model).inputs
 
+    @property
+    def is_multimodal(self) -> bool:
+        """Whether the model takes images, video or audio, per the registry.
+
+        Example:
+            >>> DashScope(model="qwen-vl-max", api_key="sk-x").is_multimodal
+            True
+        """
+        return self.input_modalities != ("text",)
+
     # ------------------------------------------------------------------ request
 
     def _call_args(
@@ -180,8 +193,10 @@ class DashScope(DashScopeClientSettings, GenerationFields, FunctionCallingLLM, C
         options.update(self.additional_kwargs)
         options["model"] = call.pop("model", None) or self.model
         options["workspace"] = call.pop("workspace", None)  # None: the instance's workspace
+        options["endpoint"] = call.pop("endpoint", None) or self.endpoint
         options.update(call)
-        return to_wire_messages(messages, model=options["model"]), options
+        wire = to_wire_messages(messages, model=options["model"], endpoint=options["endpoint"])
+        return wire, options
 
     # ------------------------------------------------------------------ sync
 

@@ -101,7 +101,9 @@ def chat_lines(
 
     ``convert`` turns one framework message (LangChain, LlamaIndex) into an OpenAI-style dict;
     the adapters pass theirs. ``parameters`` (temperature, max_tokens, enable_thinking, ...)
-    go into every body, ``None`` values dropped.
+    go into every body, ``None`` values dropped. ``endpoint`` (the native-API routing override
+    the adapters carry with their parameters) is a client option, never a wire field: a batch
+    line always goes to the compatible-mode endpoint.
 
     Example:
         >>> chat = [[{"role": "user", "content": "Hi"}]]
@@ -109,7 +111,7 @@ def chat_lines(
         0.1
     """
     to_dict = convert or _identity
-    extra = {k: v for k, v in parameters.items() if v is not None}
+    extra = {k: v for k, v in parameters.items() if v is not None and k != "endpoint"}
     for index, messages in enumerate(conversations, start):
         body = {"model": model, "messages": [dict(to_dict(m)) for m in messages], **extra}
         yield RequestLine(str(index), CHAT_ENDPOINT, body)

@@ -92,6 +92,7 @@ MODELS: dict[str, ModelSpec] = {
     "qwen-vl-plus": ModelSpec("multimodal", message_default=True),
     "qwen-vl-max": ModelSpec("multimodal", message_default=True),
     "qwen3-vl-plus": ModelSpec("multimodal", "hybrid", True, True),
+    "qwen-audio-turbo": ModelSpec("multimodal", message_default=True),
     # Qwen3.5+ are multimodal-endpoint models (official API reference; issue 10).
     "qwen3.5-plus": ModelSpec("multimodal", "hybrid", True, True),
     "qwen3.6-plus": ModelSpec("multimodal", "hybrid", True, True),

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import pytest
 
-import dashscope_ws.client
+import dashscope_ws._chat_client
 from dashscope_ws import DashScopeClient
 from dashscope_ws.http import HTTPRequest, RawResponse
 from dashscope_ws.types import ChatChunk, ToolCallDelta, Usage
@@ -78,7 +78,7 @@ def replay(
     """The real client (so the adapters get a real ChatStream), fed by a replay transport."""
     transport = _ReplayTransport()
     monkeypatch.setattr(
-        dashscope_ws.client, "chat_decoder", lambda model: lambda: _Replay(transport.chunks)
+        dashscope_ws._chat_client, "chat_decoder", lambda model: lambda: _Replay(transport.chunks)
     )
     with DashScopeClient(api_key="sk-emu-main", transport=transport) as client:
         yield client, transport

@@ -166,3 +166,12 @@ def test_client_batches_is_built_once_and_lazily(emu: Emulator) -> None:
         assert isinstance(jobs, BatchJobs)
         assert client.batches is jobs
         assert jobs.client is client
+
+
+def test_an_endpoint_override_never_reaches_a_batch_line() -> None:
+    from dashscope_ws.batch import chat_lines
+
+    conversations = [[{"role": "user", "content": "Hi"}]]
+    line = next(chat_lines(conversations, model="qwen-vl-plus", endpoint="multimodal", top_p=0.5))
+    assert "endpoint" not in line.body
+    assert line.body["top_p"] == 0.5
