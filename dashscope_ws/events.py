@@ -155,6 +155,29 @@ class SSEDecoder:
         return blocks
 
     def _event(self, block: bytes) -> SSEEvent | None:
+        # Fast path: DashScope's exact "id:N / event:result / :HTTP_STATUS/NNN / data:..."
+        # shape (nearly every event), read in one split; the result equals the loop's.
+        parts = block.split(b"\n", 3)
+        if (
+            len(parts) == 4
+            and parts[1] == b"event:result"
+            and parts[0][:3] == b"id:"
+            and parts[3][:5] == b"data:"
+            and b"\n" not in parts[3]
+        ):
+            code = _STATUS_COMMENTS.get(parts[2])
+            if code is not None:
+                value = parts[0][4:] if parts[0][3:4] == b" " else parts[0][3:]
+                if b"\0" not in value:
+                    self._last_id = value.decode("utf-8", "replace")
+                line = parts[3]
+                data = line[6:] if line[5:6] == b" " else line[5:]
+                return SSEEvent(
+                    "result", data.decode("utf-8", "replace"), self._last_id, None, None, code
+                )
+        return self._generic_event(block)
+
+    def _generic_event(self, block: bytes) -> SSEEvent | None:
         # Ordered for DashScope's "id / event:result / :HTTP_STATUS/200 / data" events;
         # the exact-line checks are shortcuts, the generic branch is the WHATWG rule.
         data: list[bytes] = []
