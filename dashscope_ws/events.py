@@ -155,8 +155,18 @@ class SSEDecoder:
         return blocks
 
     def _event(self, block: bytes) -> SSEEvent | None:
-        # Fast path: DashScope's exact "id:N / event:result / :HTTP_STATUS/NNN / data:..."
-        # shape (nearly every event), read in one split; the result equals the loop's.
+        found = self.result_data(block)
+        if found is not None:
+            return SSEEvent("result", found[0], self._last_id, None, None, found[1])
+        return self._generic_event(block)
+
+    def result_data(self, block: bytes) -> tuple[str, int] | None:
+        """``(data, http_status)`` of a block in DashScope's exact event shape, else ``None``.
+
+        The fast path: ``id:N / event:result / :HTTP_STATUS/NNN / data:...`` (nearly every
+        event) read in one split, with the same effect as the WHATWG loop (``last_id`` is
+        updated); any other block returns ``None`` and must go through the loop.
+        """
         parts = block.split(b"\n", 3)
         if (
             len(parts) == 4
@@ -172,10 +182,8 @@ class SSEDecoder:
                     self._last_id = value.decode("utf-8", "replace")
                 line = parts[3]
                 data = line[6:] if line[5:6] == b" " else line[5:]
-                return SSEEvent(
-                    "result", data.decode("utf-8", "replace"), self._last_id, None, None, code
-                )
-        return self._generic_event(block)
+                return data.decode("utf-8", "replace"), code
+        return None
 
     def _generic_event(self, block: bytes) -> SSEEvent | None:
         # Ordered for DashScope's "id / event:result / :HTTP_STATUS/200 / data" events;
