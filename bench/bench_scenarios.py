@@ -357,11 +357,21 @@ def scenario_c(server: FakeServer, reps: int, n: int) -> None:
         llm = DashScope(model=MODEL, api_key=KEY, base_url=server.base_url)
         return await timed(lambda: llm.achat(li_messages))
 
+    lc_fake, li_fake = fake_langchain(1), fake_llamaindex(1)
+
+    async def fake_lc() -> float:  # the framework's own cost of n gathered calls, no I/O
+        return await timed(lambda: lc_fake.ainvoke(prompt))
+
+    async def fake_li() -> float:
+        return await timed(lambda: li_fake.achat(li_messages))
+
     subjects = {
         "floor (aiohttp)": _async_wall(floor),
         "core": _async_wall(core),
         "langchain": _async_wall(langchain),
         "llamaindex": _async_wall(llamaindex),
+        "fake LangChain model": _async_wall(fake_lc),
+        "fake LlamaIndex LLM": _async_wall(fake_li),
     }
     report(f"(c) {n} concurrent achat/ainvoke, 50 ms server latency, wall ms", "ms",
            interleave(subjects, reps), "c")  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,13 +39,27 @@ class Call:
 
     def __init__(self, request: HTTPRequest, policy: RetryPolicy) -> None:
         self._policy = policy
+        self._request = request
         self._attempts = 0
         self._started = time.monotonic()
-        body = request.json if isinstance(request.json, Mapping) else {}
-        self.model = str(body.get("model", ""))
-        self.workspace = _header(request.headers, "X-DashScope-WorkSpace")
         self.method = request.method
-        self.path = urlsplit(request.url).path
+
+    # Read only for log records and usage reports: computed then, not on every call.
+    @cached_property
+    def model(self) -> str:
+        """The request's ``model`` (``""`` when its body has none)."""
+        body = self._request.json
+        return str(body.get("model", "")) if isinstance(body, Mapping) else ""
+
+    @cached_property
+    def workspace(self) -> str | None:
+        """The request's ``X-DashScope-WorkSpace`` header."""
+        return _header(self._request.headers, "X-DashScope-WorkSpace")
+
+    @cached_property
+    def path(self) -> str:
+        """The URL path (never the query string or the host)."""
+        return urlsplit(self._request.url).path
 
     def start(self) -> float:
         """Begin an attempt; returns its start time (``time.monotonic``)."""

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._adaptive import MAXIMUM, ONE_ATTEMPT, AdaptiveConcurrency, gated
 from ._apps_client import AppMethods
 from ._calls import Call
 from ._chat_client import ChatMethods
@@ -177,11 +178,17 @@ class DashScopeClient(ChatMethods, WorkspaceMethods, AppMethods, UploadMethods, 
             return result
 
     async def _acall(
-        self, request: HTTPRequest, parse: Parser[T], *, kind: str | None = None, sign: bool = True
+        self,
+        request: HTTPRequest,
+        parse: Parser[T],
+        *,
+        kind: str | None = None,
+        sign: bool = True,
+        policy: RetryPolicy | None = None,
     ) -> T:
-        """Async :meth:`_call`."""
+        """Async :meth:`_call` (``policy`` overrides the client's retry policy)."""
         request = self._prepared(request, sign)
-        call = Call(request, self.retry_policy)
+        call = Call(request, policy or self.retry_policy)
         while True:
             call.start()
             try:
@@ -256,20 +263,37 @@ class DashScopeClient(ChatMethods, WorkspaceMethods, AppMethods, UploadMethods, 
         instruct: str | None = None,
         batch_size: int | None = None,
         workspace: str | None = None,
-        max_concurrency: int = 4,
+        max_concurrency: int | None = None,
     ) -> EmbeddingResult:
-        """Async :meth:`embed`: up to ``max_concurrency`` batches in flight at once."""
-        if max_concurrency < 1:
+        """Async :meth:`embed`: batches run concurrently, adaptively.
+
+        By default as many batches are in flight as the service keeps up with: the
+        client's limit starts at 32, grows by one per success (up to 256), halves on
+        every 429 and pauses new starts for a ``Retry-After`` (see
+        :mod:`dashscope_ws._adaptive`); the limit is learned once per client and shared
+        by all its async embedding calls. ``max_concurrency`` caps this call's limit
+        instead (it still halves on 429). Results keep the order of ``texts``.
+        """
+        if max_concurrency is not None and max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
         plan = self._embedding_plan(
             texts, model, batch_size, text_type=text_type, dimension=dimension,
             output_type=output_type, instruct=instruct, workspace=workspace,
         )  # fmt: skip
-        gate = asyncio.Semaphore(max_concurrency)
+        if max_concurrency is None:
+            adaptive = self.__dict__.get("_embed_concurrency")
+            if adaptive is None:
+                maximum = min(MAXIMUM, self.config.max_connections)
+                adaptive = self.__dict__["_embed_concurrency"] = AdaptiveConcurrency(
+                    maximum=maximum
+                )
+        else:
+            adaptive = AdaptiveConcurrency(initial=max_concurrency, maximum=max_concurrency)
+        gate = adaptive.gate()
 
         async def run(request: HTTPRequest, parse: Parser[EmbeddingBatch]) -> EmbeddingBatch:
-            async with gate:
-                return await self._acall(request, parse)
+            call = Call(request, self.retry_policy)
+            return await gated(gate, call, lambda: self._acall(request, parse, policy=ONE_ATTEMPT))
 
         tasks = [asyncio.ensure_future(run(req, parse)) for req, parse in plan]
         try:

@@ -308,7 +308,18 @@ class ClientConfig:
 
         Never ``Authorization``: the key travels as ``HTTPRequest.api_key`` and the
         transport writes the header when it sends (see :mod:`dashscope_ws.http`).
+        Built once per (workspace, stream) — the config is frozen — and copied per call
+        (callers may add headers to theirs).
         """
+        cache: dict[tuple[str | None, bool], dict[str, str]] = self.__dict__.setdefault(
+            "_headers_cache", {}
+        )
+        built = cache.get((workspace, stream))
+        if built is None:
+            built = cache[workspace, stream] = self._build_headers(workspace, stream)
+        return dict(built)
+
+    def _build_headers(self, workspace: str | None, stream: bool) -> dict[str, str]:
         headers = dict(self.default_headers)
         headers.setdefault("User-Agent", USER_AGENT)
         headers["Content-Type"] = "application/json"

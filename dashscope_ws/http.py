@@ -73,6 +73,10 @@ class MaskedHeader(str):
         return (str, (_MASK,))
 
 
+# Built once: json.dumps with non-default options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def encode_json(payload: Any) -> bytes:
     """Strict JSON bytes for a request body.
 
@@ -85,7 +89,7 @@ def encode_json(payload: Any) -> bytes:
         b'{"temperature":0.5}'
     """
     try:
-        text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        text = _ENCODER.encode(payload)
     except ValueError:
         raise InvalidRequestError(
             "the request cannot be sent as JSON: it contains NaN or infinity "

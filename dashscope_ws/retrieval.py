@@ -257,16 +257,21 @@ def _embedding_batch(
 
 
 def _vector(value: Any, row: int) -> list[float]:
-    """A dense vector: a non-empty list of finite numbers (checked by one C-level ``fsum``)."""
+    """A dense vector: a non-empty list of finite numbers (checked by one C-level ``sum``).
+
+    ``sum`` rather than ``math.fsum`` (4x slower): exactness does not matter here, only
+    that a NaN or infinity anywhere makes the total non-finite; ``map(float)`` is the
+    C-level copy that turns JSON integers into floats.
+    """
     if not isinstance(value, list) or not value:
         raise ShapeError(f"embedding row {row} has no vector")
     try:
-        total = math.fsum(value)  # TypeError for null/str/list entries
+        total = sum(value)  # TypeError for null/str/list entries
     except (TypeError, ValueError, OverflowError):
         raise ShapeError(f"embedding row {row} holds a value that is not a finite number") from None
     if not math.isfinite(total):
         raise ShapeError(f"embedding row {row} holds NaN or infinity")
-    return [float(x) for x in value]
+    return list(map(float, value))
 
 
 def _sparse(value: Any) -> dict[str, Any] | None:

@@ -82,11 +82,11 @@ class ChatStreamDecoder:
         if self._failure is not None:
             raise self._failure
         try:
-            events = self._sse.feed(data)
+            blocks = self._sse.blocks(data)
         except StreamProtocolError as error:
             self._failure = error
             raise
-        return self._chunks(events)
+        return self._chunks(blocks)
 
     def close(self) -> list[ChatChunk]:
         """End of input; raises a deferred error, or if the final event never came."""
@@ -102,11 +102,19 @@ class ChatStreamDecoder:
             )
         raise self._failure
 
-    def _chunks(self, events: list[SSEEvent]) -> list[ChatChunk]:
+    def _chunks(self, blocks: list[bytes]) -> list[ChatChunk]:
         chunks: list[ChatChunk] = []
-        for event in events:
+        sse = self._sse
+        for block in blocks:
             try:
-                chunk = self._chunk(event)
+                found = sse.result_data(block)  # the common shape, without an SSEEvent
+                if found is not None:
+                    chunk = self._data_chunk(found[0], found[1], None)
+                else:
+                    event = sse._generic_event(block)
+                    if event is None:
+                        continue
+                    chunk = self._chunk(event)
             except DashScopeError as error:
                 # The server closes after an error: later events are not expected.
                 self._failure = error
@@ -118,10 +126,17 @@ class ChatStreamDecoder:
         return chunks
 
     def _chunk(self, event: SSEEvent) -> ChatChunk | None:
-        self._events += 1
-        data = event.data
         if event.event == "error":
+            self._events += 1
+            data = event.data
             raise self._error(event, json_object(data) if data.strip() else {})
+        return self._data_chunk(event.data, event.http_status, event)
+
+    def _data_chunk(
+        self, data: str, http_status: int | None, event: SSEEvent | None
+    ) -> ChatChunk | None:
+        """The chunk of one non-error event's data (``event`` is built only for an error)."""
+        self._events += 1
         try:
             # The C scanner behind json.loads, without its wrapper; anything unusual
             # (surrounding whitespace, trailing data, "[DONE]") takes the json.loads road.
@@ -135,6 +150,8 @@ class ChatStreamDecoder:
         if payload.__class__ is not dict:
             raise invalid_response("stream event is not a JSON object", data, request_id=None)
         if (not payload.get("output") or "error" in payload) and is_error_payload(payload):
+            if event is None:
+                event = SSEEvent("result", data, None, None, None, http_status)
             raise self._error(event, payload)
         try:
             return self._parse(payload)

@@ -107,8 +107,9 @@ class _Base(Generic[T]):
         """The service's request id, once the first item has arrived."""
         return self._driver.request_id
 
-    def _item(self, item: T) -> T:
-        return item
+    def _seen(self, items: list[T]) -> list[T]:
+        """One read's items, checked by the driver (hook: folding them, once per read)."""
+        return self._driver.seen(items)
 
     def _ended(self) -> None:
         self._driver.call.done(200, self._driver.request_id)
@@ -145,8 +146,8 @@ class Stream(_Base[T], SyncContext):
             try:
                 with self._transport.stream(driver.request) as body:
                     for data in body:
-                        yield from driver.seen(decoder.feed(data))
-                yield from driver.seen(decoder.close())
+                        yield from self._seen(decoder.feed(data))
+                yield from self._seen(decoder.close())
             except DashScopeError as error:
                 time.sleep(driver.backoff(error))
                 continue
@@ -154,10 +155,11 @@ class Stream(_Base[T], SyncContext):
             return
 
     def __iter__(self) -> Iterator[T]:
-        return self
+        # The generator itself: a ``for`` loop then costs no Python frame of ours per item.
+        return self._iterator
 
     def __next__(self) -> T:
-        return self._item(next(self._iterator))
+        return next(self._iterator)
 
     def close(self) -> None:
         """Stop reading and release the connection (idempotent)."""
@@ -179,9 +181,9 @@ class AsyncStream(_Base[T], AsyncContext):
             try:
                 async with self._transport.stream(driver.request) as body:
                     async for data in body:
-                        for item in driver.seen(decoder.feed(data)):
+                        for item in self._seen(decoder.feed(data)):
                             yield item
-                for item in driver.seen(decoder.close()):
+                for item in self._seen(decoder.close()):
                     yield item
             except DashScopeError as error:
                 await asyncio.sleep(driver.backoff(error))
@@ -190,10 +192,10 @@ class AsyncStream(_Base[T], AsyncContext):
             return
 
     def __aiter__(self) -> AsyncIterator[T]:
-        return self
+        return self._iterator  # the generator itself (no frame of ours per item)
 
     async def __anext__(self) -> T:
-        return self._item(await self._iterator.__anext__())
+        return await self._iterator.__anext__()
 
     async def aclose(self) -> None:
         """Stop reading and release the connection (idempotent)."""
@@ -213,9 +215,13 @@ class _ChatMixin:
         self._accumulator = ChatAccumulator()
         self._done = False
 
-    def _item(self, item: ChatChunk) -> ChatChunk:
-        self._accumulator.add(item)
-        return item
+    def _seen(self, items: list[ChatChunk]) -> list[ChatChunk]:
+        # Folded when read, not when yielded: result() covers every chunk either way.
+        items = self._driver.seen(items)
+        add = self._accumulator.add
+        for item in items:
+            add(item)
+        return items
 
     def _finished(self) -> None:
         self._done = True

@@ -4,7 +4,8 @@
 ``text_type="query"``: the v3/v4 models embed the two sides of an asymmetric search
 differently, and the older integrations never put ``text_type`` on the wire. Inputs
 larger than the model's row limit (v1/v2: 25, v3/v4: 10) are split by the core;
-async batches run concurrently, bounded by ``max_concurrency``.
+async batches run concurrently under the client's adaptive limit (it grows while calls
+succeed and halves on 429; ``max_concurrency`` caps it).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ class DashScopeEmbeddings(DashScopeClientSettings, Embeddings, EmbeddingBatchJob
         model: embedding model (alias ``model_name``).
         dimensions: output vector length (v3/v4 only; the model default when ``None``).
         batch_size: rows per request; capped by the model's limit (v1/v2 25, v3/v4 10).
-        max_concurrency: concurrent batch requests in the async methods.
+        max_concurrency: cap on concurrent batch requests in the async methods; ``None``
+            (default) uses the client's adaptive limit (``DashScopeClient.aembed``).
         instruct: custom task instruction (text-embedding-v4 only).
         api_key: API key (alias ``dashscope_api_key``); defaults to ``DASHSCOPE_API_KEY``.
         workspace: workspace id, sent as ``X-DashScope-WorkSpace``.
@@ -53,7 +55,7 @@ class DashScopeEmbeddings(DashScopeClientSettings, Embeddings, EmbeddingBatchJob
     )
     dimensions: int | None = Field(default=None, gt=0)
     batch_size: int | None = Field(default=None, ge=1)
-    max_concurrency: int = Field(default=4, ge=1)
+    max_concurrency: int | None = Field(default=None, ge=1)
     instruct: str | None = None
 
     def _options(self, text_type: str, workspace: str | None) -> dict[str, Any]:
@@ -88,7 +90,7 @@ class DashScopeEmbeddings(DashScopeClientSettings, Embeddings, EmbeddingBatchJob
     async def aembed_documents(
         self, texts: list[str], *, workspace: str | None = None
     ) -> list[list[float]]:
-        """Async ``embed_documents``: batches run concurrently (``max_concurrency``)."""
+        """Async ``embed_documents``: batches run concurrently (adaptive, see ``aembed``)."""
         with translate_errors(texts):
             result = await self._get_client().aembed(
                 texts, max_concurrency=self.max_concurrency, **self._options("document", workspace)

@@ -22,7 +22,6 @@ from llamaindex_dashscope_ws.batch import EmbeddingBatchJobs
 __all__ = ["DashScopeEmbedding"]
 
 _DEFAULT_MODEL = "text-embedding-v4"
-_DEFAULT_CONCURRENCY = 4
 
 
 def _row_limit(model: str) -> int:
@@ -38,8 +37,11 @@ class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding, EmbeddingBatchJ
         dimensions: output vector length (v3/v4 only; the model default when ``None``).
         embed_batch_size: texts per request; defaults to and is capped at the model's
             row limit (v1/v2 25, v3/v4 10).
-        max_concurrency: concurrent requests inside one async call; also the default
-            ``num_workers`` bounding concurrent batches in ``aget_text_embedding_batch``.
+        max_concurrency: cap on concurrent requests inside one async call; ``None``
+            (default) uses the client's adaptive limit, shared by every async call (it
+            grows while calls succeed and halves on 429, see ``DashScopeClient.aembed``),
+            so ``aget_text_embedding_batch`` gathers all batches and the client paces them.
+            When set, it is also the default ``num_workers``.
         instruct: custom task instruction (text-embedding-v4 only).
         text_type: ``text_type`` sent with texts (nodes), ``"document"`` by default (a
             ``DashScopeTextEmbeddingType`` works too); queries are always ``"query"``.
@@ -62,8 +64,8 @@ class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding, EmbeddingBatchJ
 
     model_name: str = Field(default=_DEFAULT_MODEL, description="Embedding model.")
     dimensions: int | None = Field(default=None, gt=0, description="Output vector length.")
-    max_concurrency: int = Field(
-        default=_DEFAULT_CONCURRENCY, ge=1, description="Concurrent requests per call."
+    max_concurrency: int | None = Field(
+        default=None, ge=1, description="Cap on concurrent requests per call (adaptive if None)."
     )
     instruct: str | None = Field(default=None, description="Custom task instruction (v4).")
     text_type: str = Field(
@@ -81,8 +83,8 @@ class DashScopeEmbedding(DashScopeClientSettings, BaseEmbedding, EmbeddingBatchJ
         limit = _row_limit(data.get("model_name") or _DEFAULT_MODEL)
         requested = data.get("embed_batch_size")
         data["embed_batch_size"] = limit if requested is None else min(int(requested), limit)
-        if data.get("num_workers") is None:
-            data["num_workers"] = data.get("max_concurrency") or _DEFAULT_CONCURRENCY
+        if data.get("num_workers") is None and data.get("max_concurrency"):
+            data["num_workers"] = data["max_concurrency"]
         return data
 
     @classmethod
