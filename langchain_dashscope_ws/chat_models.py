@@ -34,7 +34,7 @@ from dashscope_ws import tokens, types
 from dashscope_ws._adapter_settings import GenerationFields
 from dashscope_ws._chat import EndpointField
 from dashscope_ws.adapters import json_schema_response_format, wire_tool_choice
-from dashscope_ws.models import ModelInfo, lookup
+from dashscope_ws.models import lookup
 from dashscope_ws.settings import GENERATION_PARAMETERS
 from langchain_dashscope_ws._convert import (
     StreamConverter,
@@ -42,6 +42,7 @@ from langchain_dashscope_ws._convert import (
     messages_to_wire,
     result_to_message,
 )
+from langchain_dashscope_ws._profile import model_profile
 from langchain_dashscope_ws._settings import DashScopeClientSettings, with_workspace
 from langchain_dashscope_ws.batch import ChatBatchJobs
 from langchain_dashscope_ws.errors import translate_errors
@@ -54,24 +55,6 @@ _PARAMETER_FIELDS = (*(p.name for p in GENERATION_PARAMETERS), "stop")
 
 # Per-call keyword arguments that are not wire parameters.
 _CALL_OPTIONS = ("model", "workspace")
-
-
-def _profile(info: ModelInfo) -> ModelProfile:
-    """langchain-core's ``ModelProfile`` from a registry record (dashscope_ws.models)."""
-    return ModelProfile(
-        max_input_tokens=info.context_window,
-        max_output_tokens=info.max_output_tokens,
-        text_inputs=True,
-        image_inputs="image" in info.inputs,
-        image_url_inputs="image" in info.inputs,
-        audio_inputs="audio" in info.inputs,
-        video_inputs="video" in info.inputs,
-        reasoning_output=info.thinking != "none",
-        text_outputs=True,
-        tool_calling=info.tool_calling,
-        tool_choice=info.tool_calling,
-        structured_output=info.json_schema,
-    )
 
 
 @dataclass(frozen=True)
@@ -144,7 +127,7 @@ class ChatDashScope(
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         # Called by BaseChatModel only when no `profile=` was given: a user's profile wins.
-        return _profile(lookup(self.model))
+        return model_profile(lookup(self.model))
 
     # ------------------------------------------------------------------ LangChain plumbing
 

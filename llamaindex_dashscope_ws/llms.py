@@ -33,14 +33,13 @@ from llama_index.core.bridge.pydantic import Field
 # Re-exported without __all__ by llama-index-core, hence the ignore.
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
 from llama_index.core.instrumentation.events.llm import (
-    LLMStructuredPredictEndEvent,
     LLMStructuredPredictStartEvent,
 )
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.prompts import PromptTemplate
-from llama_index.core.types import Model, PydanticProgramMode
+from llama_index.core.types import Model
 
 from dashscope_ws._adapter_settings import GenerationFields
 from dashscope_ws._chat import EndpointField
@@ -49,7 +48,6 @@ from dashscope_ws.settings import GENERATION_PARAMETERS
 from llamaindex_dashscope_ws._convert import (
     keep_first_tool_call,
     resolve_tool_choice,
-    response_format_for,
     to_chat_response,
     to_wire_messages,
     tool_selections,
@@ -57,6 +55,7 @@ from llamaindex_dashscope_ws._convert import (
 )
 from llamaindex_dashscope_ws._settings import DashScopeClientSettings
 from llamaindex_dashscope_ws._stream import StreamFolder
+from llamaindex_dashscope_ws._structured import json_schema_kwargs, structured_result
 from llamaindex_dashscope_ws.batch import ChatBatchJobs
 
 if TYPE_CHECKING:
@@ -289,25 +288,11 @@ class DashScope(
     def _json_schema_kwargs(
         self, output_cls: type[Model], llm_kwargs: dict[str, Any] | None
     ) -> dict[str, Any] | None:
-        """Chat kwargs for DashScope's native json_schema output, or None to use tools.
-
-        Native only with ``pydantic_program_mode=DEFAULT``, on a model flagged
-        ``json_schema`` in :mod:`dashscope_ws.models`, and without thinking
-        (the service documents JSON output for non-thinking mode only).
-        """
-        kwargs = dict(llm_kwargs or {})
-        model = kwargs.get("model") or self.model
-        thinking = kwargs.get("enable_thinking", self.enable_thinking)
-        if (
-            self.pydantic_program_mode != PydanticProgramMode.DEFAULT
-            or thinking
-            or not lookup(model).json_schema
-        ):
-            return None
-        for name in ("tools", "tool_choice", "parallel_tool_calls"):
-            kwargs.pop(name, None)
-        kwargs["response_format"] = response_format_for(output_cls)
-        return kwargs
+        """Chat kwargs for native json_schema output, or None to use tools (_structured.py)."""
+        return json_schema_kwargs(
+            output_cls, llm_kwargs, model=self.model, thinking=self.enable_thinking,
+            mode=self.pydantic_program_mode,
+        )  # fmt: skip
 
     def _json_schema_start(
         self, output_cls: type[Model], prompt: PromptTemplate, prompt_args: dict[str, Any]
@@ -319,13 +304,6 @@ class DashScope(
             )
         )
         return self._extend_messages(prompt.format_messages(llm=self, **prompt_args))
-
-    @staticmethod
-    def _json_schema_end(output_cls: type[Model], response: ChatResponse) -> Model:
-        """Validate the reply against ``output_cls`` and announce the result."""
-        result = output_cls.model_validate_json(response.message.content or "")
-        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
-        return result
 
     @dispatcher.span
     def structured_predict(
@@ -351,7 +329,7 @@ class DashScope(
             )
             return by_tool
         messages = self._json_schema_start(output_cls, prompt, prompt_args)
-        return self._json_schema_end(output_cls, self.chat(messages, **kwargs))
+        return structured_result(output_cls, self.chat(messages, **kwargs))
 
     @dispatcher.span
     async def astructured_predict(
@@ -369,7 +347,7 @@ class DashScope(
             )
             return by_tool
         messages = self._json_schema_start(output_cls, prompt, prompt_args)
-        return self._json_schema_end(output_cls, await self.achat(messages, **kwargs))
+        return structured_result(output_cls, await self.achat(messages, **kwargs))
 
     # ------------------------------------------------------------------ tools
 
