@@ -8,10 +8,12 @@ progress helpers, the requests counted on the emulator.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from llama_index.core.base.embeddings import base as li_base
+from tqdm.asyncio import tqdm_asyncio
 
 from dashscope_ws.emulator import MAIN_KEY, Emulator
 from llamaindex_dashscope_ws import DashScopeEmbedding
@@ -56,7 +58,14 @@ async def test_async_progress_counts_requests(
         totals.append(len(jobs))
         return await original(jobs, show_progress=False, **kwargs)
 
+    async def recording_gather(*jobs: Any, **kwargs: Any) -> Any:
+        # Without num_workers (the default: the client paces requests adaptively) LlamaIndex
+        # shows the bar through tqdm_asyncio.gather instead of run_jobs; both count jobs.
+        totals.append(kwargs.get("total", len(jobs)))
+        return await asyncio.gather(*jobs)
+
     monkeypatch.setattr(li_base, "run_jobs", recording)
+    monkeypatch.setattr(tqdm_asyncio, "gather", recording_gather)
     embedder = _embedder(dashscope_emulator)
     async with embedder:
         vectors = await embedder.aget_text_embedding_batch(TEXTS, show_progress=True)
