@@ -40,17 +40,15 @@ from ._app_answers import (
     answer_fields,
     answer_text,
     parse_app_response,
-    str_or_none,
 )
 from .config import ClientConfig
-from .errors import DashScopeError, StreamProtocolError, error_from_response
+from .errors import StreamProtocolError
 from .protocol import (
     HTTPRequest,
-    error_detail,
     is_error_payload,
     json_object,
 )
-from .sse import SSEDecoder, SSEEvent
+from .sse import DeferredErrors, SSEDecoder, SSEEvent, event_error
 
 __all__ = [
     "AppAccumulator",
@@ -150,7 +148,7 @@ def build_app_request(
 # --------------------------------------------------------------------------- streams
 
 
-class AppStreamDecoder:
+class AppStreamDecoder(DeferredErrors[AppChunk]):
     """Bytes of an app stream in, :class:`AppChunk` deltas out (``feed`` / ``close``).
 
     ``incremental`` says how the request asked for text: cumulative snapshots (the default)
@@ -177,7 +175,7 @@ class AppStreamDecoder:
         self._seen = ""  # cumulative mode: the snapshot so far
         self._finished = False
         self._events = 0
-        self._failure: DashScopeError | None = None
+        self._failure = None
 
     def feed(self, data: bytes) -> list[AppChunk]:
         """Decode ``data``; returns the chunks it completed."""
@@ -197,31 +195,20 @@ class AppStreamDecoder:
         raise self._failure
 
     def _chunks(self, events: list[SSEEvent]) -> list[AppChunk]:
-        chunks: list[AppChunk] = []
-        for event in events:
-            try:
-                chunk = self._chunk(event)
-            except DashScopeError as error:
-                self._failure = error  # the service closes after an error
-                if not chunks:
-                    raise
-                break
-            if chunk is not None:
-                chunks.append(chunk)
-        return chunks
+        return self._until_error(events, self._chunk)
 
     def _chunk(self, event: SSEEvent) -> AppChunk | None:
         self._events += 1
         data = event.data.strip()
         if event.event == "error":
-            raise _event_error(event, json_object(data) if data else {})
+            raise event_error(event, json_object(data) if data else {})
         if not data or data == "[DONE]":
             return None
         payload = json_object(data)
         if payload is None:
             raise StreamProtocolError(f"invalid JSON in app stream event: {data[:_SNIPPET]!r}")
         if is_error_payload(payload):
-            raise _event_error(event, payload)
+            raise event_error(event, payload)
         fields = answer_fields(payload)
         self._finished = self._finished or fields["finish_reason"] is not None
         return AppChunk(text=self._delta(answer_text(payload)), raw=payload, **fields)
@@ -233,20 +220,6 @@ class AppStreamDecoder:
         if text.startswith(previous):
             return text[len(previous) :]
         return text
-
-
-def _event_error(event: SSEEvent, payload: dict[str, Any] | None) -> DashScopeError:
-    status = max(event.status or event.http_status or 400, 400)
-    if payload is None:
-        return error_from_response(status, "Unknown", event.data[:1000], body=event.data)
-    detail = error_detail(payload)
-    return error_from_response(
-        status,
-        str_or_none(detail.get("code")),
-        str_or_none(detail.get("message") or detail.get("msg")),
-        str_or_none(payload.get("request_id")),
-        body=payload,
-    )
 
 
 class AppAccumulator:

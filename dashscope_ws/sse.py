@@ -17,8 +17,8 @@ Per event: the data is decoded once, parsed by the C JSON scanner, and read into
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
 
 from .errors import DashScopeError, StreamProtocolError, error_from_response
 from .events import DEFAULT_MAX_LINE_BYTES, SSEDecoder, SSEEvent
@@ -40,7 +40,37 @@ __all__ = ["DEFAULT_MAX_LINE_BYTES", "ChatStreamDecoder", "SSEDecoder", "SSEEven
 _SNIPPET = 200
 
 
-class ChatStreamDecoder:
+_C = TypeVar("_C")
+_I = TypeVar("_I")
+
+
+class DeferredErrors(Generic[_C]):
+    """The error rule the stream decoders share: an error never swallows data.
+
+    :meth:`_until_error` decodes items until one raises; the error is kept in ``_failure``
+    (every later call of the decoder raises it again) and raised at once if nothing was
+    decoded before it, else left for the next ``feed``/``close`` to raise.
+    """
+
+    _failure: DashScopeError | None = None
+
+    def _until_error(self, items: Iterable[_I], decode: Callable[[_I], _C | None]) -> list[_C]:
+        chunks: list[_C] = []
+        for item in items:
+            try:
+                chunk = decode(item)
+            except DashScopeError as error:
+                # The server closes after an error: later events are not expected.
+                self._failure = error
+                if not chunks:
+                    raise
+                break
+            if chunk is not None:
+                chunks.append(chunk)
+        return chunks
+
+
+class ChatStreamDecoder(DeferredErrors[ChatChunk]):
     """Bytes of a generation stream in, :class:`ChatChunk` deltas out.
 
     Raises the mapped :class:`~dashscope_ws.errors.APIStatusError` on an error
@@ -66,7 +96,7 @@ class ChatStreamDecoder:
         self._sse = SSEDecoder(max_line_bytes=max_line_bytes)
         self._finished = False
         self._events = 0
-        self._failure: DashScopeError | None = None
+        self._failure = None
         # Per tool-call index: name emitted so far (to drop repeated names), and the
         # arguments of calls without an index (to turn cumulative snapshots into deltas).
         self._tool_names: dict[int, str] = {}
@@ -103,33 +133,20 @@ class ChatStreamDecoder:
         raise self._failure
 
     def _chunks(self, blocks: list[bytes]) -> list[ChatChunk]:
-        chunks: list[ChatChunk] = []
-        sse = self._sse
-        for block in blocks:
-            try:
-                found = sse.result_data(block)  # the common shape, without an SSEEvent
-                if found is not None:
-                    chunk = self._data_chunk(found[0], found[1], None)
-                else:
-                    event = sse._generic_event(block)
-                    if event is None:
-                        continue
-                    chunk = self._chunk(event)
-            except DashScopeError as error:
-                # The server closes after an error: later events are not expected.
-                self._failure = error
-                if not chunks:
-                    raise
-                break
-            if chunk is not None:
-                chunks.append(chunk)
-        return chunks
+        return self._until_error(blocks, self._block)
 
-    def _chunk(self, event: SSEEvent) -> ChatChunk | None:
+    def _block(self, block: bytes) -> ChatChunk | None:
+        sse = self._sse
+        found = sse.result_data(block)  # the common shape, without an SSEEvent
+        if found is not None:
+            return self._data_chunk(found[0], found[1], None)
+        event = sse._generic_event(block)
+        if event is None:
+            return None
         if event.event == "error":
             self._events += 1
             data = event.data
-            raise self._error(event, json_object(data) if data.strip() else {})
+            raise event_error(event, json_object(data) if data.strip() else {})
         return self._data_chunk(event.data, event.http_status, event)
 
     def _data_chunk(
@@ -152,7 +169,7 @@ class ChatStreamDecoder:
         if (not payload.get("output") or "error" in payload) and is_error_payload(payload):
             if event is None:
                 event = SSEEvent("result", data, None, None, None, http_status)
-            raise self._error(event, payload)
+            raise event_error(event, payload)
         try:
             return self._parse(payload)
         except ShapeError as error:
@@ -160,22 +177,6 @@ class ChatStreamDecoder:
             raise invalid_response(
                 error, data, request_id=request_id if isinstance(request_id, str) else None
             ) from None
-
-    def _error(self, event: SSEEvent, payload: dict[str, Any] | None) -> DashScopeError:
-        status = event.status or event.http_status or 400
-        if status < 400:  # an error reported under a 200 status still is a client-visible failure
-            status = 400
-        if payload is None:
-            return error_from_response(status, "Unknown", event.data[:1000], body=event.data)
-        detail = error_detail(payload)
-        request_id = payload.get("request_id")
-        return error_from_response(
-            status,
-            str(detail.get("code") or "") or None,
-            str(detail.get("message") or detail.get("msg") or "") or None,
-            request_id if isinstance(request_id, str) else None,
-            body=payload,
-        )
 
     def _parse(self, payload: dict[str, Any]) -> ChatChunk:
         output = payload.get("output")
@@ -261,11 +262,33 @@ class ChatStreamDecoder:
         return tuple(deltas)
 
 
+def event_error(event: SSEEvent, payload: dict[str, Any] | None) -> DashScopeError:
+    """The typed error of an error event (``payload``: its JSON, ``None`` if not JSON).
+
+    Shared by the chat and app stream decoders. An error reported under a 200 status still
+    is a client-visible failure, so the status is at least 400.
+    """
+    status = event.status or event.http_status or 400
+    if status < 400:
+        status = 400
+    if payload is None:
+        return error_from_response(status, "Unknown", event.data[:1000], body=event.data)
+    detail = error_detail(payload)
+    request_id = payload.get("request_id")
+    return error_from_response(
+        status,
+        str(detail.get("code") or "") or None,
+        str(detail.get("message") or detail.get("msg") or "") or None,
+        request_id if isinstance(request_id, str) else None,
+        body=payload,
+    )
+
+
 _NO_DATA = object()
 
 
 def _slow_json(data: str) -> Any:
-    """The slow road of :meth:`ChatStreamDecoder._chunk`; ``_NO_DATA`` for empty/[DONE]."""
+    """The slow road of :meth:`ChatStreamDecoder._data_chunk`; ``_NO_DATA`` for empty/[DONE]."""
     data = data.strip()
     if not data or data == "[DONE]":
         return _NO_DATA
