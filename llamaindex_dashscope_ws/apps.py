@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import AsyncGenerator, Generator
-from types import TracebackType
 from typing import Any
 
 from llama_index.core.base.base_query_engine import BaseQueryEngine
@@ -29,6 +28,7 @@ from llama_index.core.prompts.mixin import PromptMixinType
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from dashscope_ws._adapter_settings import check_arguments
+from dashscope_ws._closeable import Closeable
 from dashscope_ws.apps import AppAccumulator, AppResult, DocReference
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.knowledge import RetrievedNode
@@ -63,8 +63,8 @@ class AppConnection(DashScopeClientSettings):
         return self._get_client()
 
 
-class _Owned:
-    """``close`` / ``aclose`` / context manager over the instance's :class:`AppConnection`."""
+class _Owned(Closeable):
+    """``close`` / ``aclose`` (and ``with`` / ``async with``) over the :class:`AppConnection`."""
 
     connection: AppConnection
 
@@ -75,17 +75,6 @@ class _Owned:
     async def aclose(self) -> None:
         """Async :meth:`close`."""
         await self.connection.aclose()
-
-    def __enter__(self) -> Any:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def doc_references_to_nodes(references: tuple[DocReference, ...]) -> list[NodeWithScore]:
