@@ -18,6 +18,8 @@ from langchain_core.language_models import LangSmithParams
 from langchain_core.utils import secret_from_env
 from pydantic import (
     AliasChoices,
+    BaseModel,
+    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
@@ -42,7 +44,7 @@ from dashscope_ws.client import DashScopeClient
 from dashscope_ws.config import validate_workspace
 from dashscope_ws.settings import GENERATION_PARAMETERS
 
-__all__ = ["DashScopeClientSettings", "with_workspace"]
+__all__ = ["PARAMETER_FIELDS", "DashScopeClientSettings", "QwenModelFields", "with_workspace"]
 
 if TYPE_CHECKING:
     # Type checkers build a pydantic model's constructor from its annotations
@@ -58,8 +60,10 @@ if TYPE_CHECKING:
 else:
     _APIKey = SecretStr | None
 
-# Parameters that move from model_kwargs to their fields (the declared ones and stop).
-_LIFTED = (*(p.name for p in GENERATION_PARAMETERS), "stop")
+# Fields sent as wire `parameters` (None = let the service decide): the declared generation
+# parameters (one declaration for both adapters, same validation) and `stop`. They are also
+# the ones that move from model_kwargs to their fields.
+PARAMETER_FIELDS = (*(p.name for p in GENERATION_PARAMETERS), "stop")
 
 # Typed as returning Any so the field default matches the descriptor type above.
 _key_from_env: Callable[[], Any] = secret_from_env("DASHSCOPE_API_KEY", default=None)
@@ -121,7 +125,7 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
         if "model_kwargs" in cls.model_fields:
             # langchain-community's model_kwargs={"temperature": 0.1} keeps working: declared
             # parameters move to their validated fields.
-            data = lift_parameters(cls.__name__, data, "model_kwargs", _LIFTED)
+            data = lift_parameters(cls.__name__, data, "model_kwargs", PARAMETER_FIELDS)
         return data
 
     @field_validator("workspace")
@@ -151,3 +155,39 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
         copied = super().__copy__()
         copied._client_holder = self._client_holder.fresh()
         return copied
+
+
+class QwenModelFields(BaseModel):
+    """Mixin: the fields and LangChain plumbing of ``ChatDashScope`` and ``Tongyi``.
+
+    The model (alias ``model_name``), ``stop``, ``streaming`` and ``model_kwargs`` as
+    langchain-community named them, and serialisation with the key as a secret. List it
+    first among the bases so that these fields come last, after the settings.
+
+    Example:
+        >>> class Model(QwenModelFields):
+        ...     pass
+        >>> Model(model_name="qwen-max", stop="END").model
+        'qwen-max'
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True, extra="forbid", protected_namespaces=(), arbitrary_types_allowed=True
+    )
+
+    # validation_alias (not alias): type checkers then see `model=` in the signature.
+    model: str = Field(default="qwen-plus", validation_alias=AliasChoices("model", "model_name"))
+    """Model to call, e.g. ``"qwen-plus"``, ``"qwen-max"``, ``"qwq-plus"`` (or ``model_name=``)."""
+    stop: list[str] | str | None = None
+    streaming: bool = False
+    """Make ``invoke``/``generate`` go through the stream (``.stream()`` streams regardless)."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Other wire ``parameters`` sent on every call (e.g. ``{"search_options": {...}}``)."""
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": "DASHSCOPE_API_KEY"}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True

@@ -28,14 +28,13 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import AliasChoices, ConfigDict, Field, model_validator
+from pydantic import model_validator
 
 from dashscope_ws import tokens, types
 from dashscope_ws._adapter_settings import GenerationFields
 from dashscope_ws._chat import EndpointField
 from dashscope_ws.adapters import json_schema_response_format, wire_tool_choice
 from dashscope_ws.models import lookup
-from dashscope_ws.settings import GENERATION_PARAMETERS
 from langchain_dashscope_ws._convert import (
     StreamConverter,
     message_to_wire,
@@ -43,15 +42,16 @@ from langchain_dashscope_ws._convert import (
     result_to_message,
 )
 from langchain_dashscope_ws._profile import model_profile
-from langchain_dashscope_ws._settings import DashScopeClientSettings, with_workspace
+from langchain_dashscope_ws._settings import (
+    PARAMETER_FIELDS,
+    DashScopeClientSettings,
+    QwenModelFields,
+    with_workspace,
+)
 from langchain_dashscope_ws.batch import ChatBatchJobs
 from langchain_dashscope_ws.errors import translate_errors
 
 __all__ = ["ChatDashScope"]
-
-# Fields sent as wire `parameters` (None = let the service decide): the declared
-# generation parameters (one declaration for both adapters, same validation) and `stop`.
-_PARAMETER_FIELDS = (*(p.name for p in GENERATION_PARAMETERS), "stop")
 
 # Per-call keyword arguments that are not wire parameters.
 _CALL_OPTIONS = ("model", "workspace")
@@ -71,7 +71,12 @@ class _Call:
 
 
 class ChatDashScope(
-    DashScopeClientSettings, GenerationFields, EndpointField, BaseChatModel, ChatBatchJobs
+    QwenModelFields,
+    DashScopeClientSettings,
+    GenerationFields,
+    EndpointField,
+    BaseChatModel,
+    ChatBatchJobs,
 ):
     """Alibaba Cloud DashScope (Model Studio / Qwen) chat model, workspace-aware.
 
@@ -100,20 +105,6 @@ class ChatDashScope(
         >>> llm.with_structured_output(Person).invoke("Ada Lovelace")  # doctest: +SKIP
     """
 
-    model_config = ConfigDict(
-        populate_by_name=True, extra="forbid", protected_namespaces=(), arbitrary_types_allowed=True
-    )
-
-    # validation_alias (not alias): type checkers then see `model=` in the signature.
-    model: str = Field(default="qwen-plus", validation_alias=AliasChoices("model", "model_name"))
-    """Model to call, e.g. ``"qwen-plus"``, ``"qwen-max"``, ``"qwq-plus"``, ``"qwen-vl-plus"``."""
-    # temperature, top_p, ... come from GenerationFields (dashscope_ws.settings).
-    stop: list[str] | str | None = None
-    streaming: bool = False
-    """Make ``invoke`` go through the stream (``.stream()`` streams regardless)."""
-    model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Other wire ``parameters`` (e.g. ``{"search_options": {...}, "n": 1}``)."""
-
     @model_validator(mode="after")
     def _check_model_kwargs(self) -> ChatDashScope:
         clash = sorted(set(self.model_kwargs) & (set(type(self).model_fields) | {"stream"}))
@@ -135,21 +126,13 @@ class ChatDashScope(
     def _llm_type(self) -> str:
         return "dashscope-chat"
 
-    @property
-    def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": "DASHSCOPE_API_KEY"}
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
         return ["langchain_dashscope_ws", "chat_models"]
 
     @property
     def _default_parameters(self) -> dict[str, Any]:
-        params = {name: getattr(self, name) for name in _PARAMETER_FIELDS}
+        params = {name: getattr(self, name) for name in PARAMETER_FIELDS}
         params.update(self.model_kwargs)
         return {key: value for key, value in params.items() if value is not None}
 

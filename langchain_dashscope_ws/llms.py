@@ -18,17 +18,18 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import LangSmithParams
 from langchain_core.language_models.llms import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
-from pydantic import AliasChoices, ConfigDict, Field
 
 from dashscope_ws import types
 from dashscope_ws._adapter_settings import GenerationFields
-from dashscope_ws.settings import GENERATION_PARAMETERS
-from langchain_dashscope_ws._settings import DashScopeClientSettings, with_workspace
+from langchain_dashscope_ws._settings import (
+    PARAMETER_FIELDS,
+    DashScopeClientSettings,
+    QwenModelFields,
+    with_workspace,
+)
 from langchain_dashscope_ws.errors import translate_errors
 
 __all__ = ["Tongyi"]
-
-_PARAMETER_FIELDS = (*(p.name for p in GENERATION_PARAMETERS), "stop")
 
 
 def _info(
@@ -39,7 +40,13 @@ def _info(
     return {"finish_reason": finish_reason, "request_id": request_id, "token_usage": token_usage}
 
 
-class Tongyi(DashScopeClientSettings, GenerationFields, BaseLLM):
+def _generation(result: types.ChatResult) -> Generation:
+    """One non-streamed answer as a ``Generation`` (shared by ``_generate``/``_agenerate``)."""
+    info = _info(result.finish_reason, result.request_id, result.usage)
+    return Generation(text=result.text, generation_info=info)
+
+
+class Tongyi(QwenModelFields, DashScopeClientSettings, GenerationFields, BaseLLM):
     """DashScope (Qwen) as a LangChain text-completion LLM, workspace-aware.
 
     Settings resolve like :class:`~langchain_dashscope_ws.ChatDashScope` (arguments, then
@@ -55,29 +62,9 @@ class Tongyi(DashScopeClientSettings, GenerationFields, BaseLLM):
         ...     print(piece, end="")
     """
 
-    model_config = ConfigDict(
-        populate_by_name=True, extra="forbid", protected_namespaces=(), arbitrary_types_allowed=True
-    )
-
-    model: str = Field(default="qwen-plus", validation_alias=AliasChoices("model", "model_name"))
-    """Model to call (alias ``model_name``)."""
-    stop: list[str] | str | None = None
-    streaming: bool = False
-    """Make ``invoke``/``generate`` go through the stream (``.stream()`` streams regardless)."""
-    model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Other wire ``parameters`` sent on every call."""
-
     @property
     def _llm_type(self) -> str:
         return "dashscope-tongyi"
-
-    @property
-    def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": "DASHSCOPE_API_KEY"}
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
 
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
@@ -97,13 +84,16 @@ class Tongyi(DashScopeClientSettings, GenerationFields, BaseLLM):
         """The core client's keyword arguments for one prompt (the instance is not changed)."""
         call = dict(kwargs)
         call.pop("stream", None)
-        options: dict[str, Any] = {name: getattr(self, name) for name in _PARAMETER_FIELDS}
+        options: dict[str, Any] = {name: getattr(self, name) for name in PARAMETER_FIELDS}
         options.update(self.model_kwargs)
         options.update(call)
         if stop is not None:
             options["stop"] = stop
         options["model"] = options.get("model") or self.model
         return {key: value for key, value in options.items() if value not in (None, [])}
+
+    def _llm_result(self, generations: list[list[Generation]]) -> LLMResult:
+        return LLMResult(generations=generations, llm_output={"model_name": self.model})
 
     @staticmethod
     def _wire(prompt: str) -> list[dict[str, Any]]:
@@ -129,9 +119,8 @@ class Tongyi(DashScopeClientSettings, GenerationFields, BaseLLM):
             options = self._call_options(stop, kwargs)
             with translate_errors([prompt]):
                 result = self._get_client().chat(self._wire(prompt), **options)
-            info = _info(result.finish_reason, result.request_id, result.usage)
-            generations.append([Generation(text=result.text, generation_info=info)])
-        return LLMResult(generations=generations, llm_output={"model_name": self.model})
+            generations.append([_generation(result)])
+        return self._llm_result(generations)
 
     async def _agenerate(
         self,
@@ -151,9 +140,8 @@ class Tongyi(DashScopeClientSettings, GenerationFields, BaseLLM):
             options = self._call_options(stop, kwargs)
             with translate_errors([prompt]):
                 result = await self._get_client().achat(self._wire(prompt), **options)
-            info = _info(result.finish_reason, result.request_id, result.usage)
-            generations.append([Generation(text=result.text, generation_info=info)])
-        return LLMResult(generations=generations, llm_output={"model_name": self.model})
+            generations.append([_generation(result)])
+        return self._llm_result(generations)
 
     # ------------------------------------------------------------------ stream
 
