@@ -16,32 +16,11 @@ from typing import TYPE_CHECKING, Any, cast, overload
 
 from langchain_core.language_models import LangSmithParams
 from langchain_core.utils import secret_from_env
-from pydantic import (
-    AliasChoices,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    SecretStr,
-    field_validator,
-    model_validator,
-)
-from typing_extensions import Self
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from dashscope_ws._adapter_settings import (
-    ConnectionFields,
-    accepted_arguments,
-    check_arguments,
-    fill_location,
-    lift_parameters,
-)
-from dashscope_ws.adapters import (
-    ClientHolder,
-    ClientLifecycle,
-    client_settings,
-)
-from dashscope_ws.client import DashScopeClient
-from dashscope_ws.config import validate_workspace
+from dashscope_ws._adapter_base import HeldClientSettings
+from dashscope_ws._adapter_settings import accepted_arguments, check_arguments, lift_parameters
+from dashscope_ws.adapters import client_settings
 from dashscope_ws.settings import GENERATION_PARAMETERS
 
 __all__ = ["PARAMETER_FIELDS", "DashScopeClientSettings", "QwenModelFields", "with_workspace"]
@@ -81,7 +60,7 @@ def with_workspace(params: LangSmithParams, workspace: str | None) -> LangSmithP
     return cast(LangSmithParams, traced)
 
 
-class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
+class DashScopeClientSettings(HeldClientSettings):
     """Connection settings, the lazily built per-instance core client, and its lifecycle.
 
     Every field left at ``None`` is resolved by the core exactly as
@@ -112,8 +91,6 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
     # The connection settings (workspace, base_url, timeout, proxy, ...) and the client's
     # objects (transport, async_transport, usage_tracker) come from ConnectionFields.
 
-    _client_holder: ClientHolder = PrivateAttr(default_factory=ClientHolder)
-
     @model_validator(mode="before")
     @classmethod
     def _check_arguments(cls, data: Any) -> Any:
@@ -128,33 +105,9 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
             data = lift_parameters(cls.__name__, data, "model_kwargs", PARAMETER_FIELDS)
         return data
 
-    @field_validator("workspace")
-    @classmethod
-    def _check_workspace(cls, value: str | None) -> str | None:
-        # Fail at construction, not on the first request, for a malformed id.
-        return None if value is None else validate_workspace(value)
-
-    @model_validator(mode="after")
-    def _resolve_location(self) -> Self:
-        fill_location(self)  # workspace and base_url as a call will use them (env included)
-        return self
-
     def _client_kwargs(self) -> dict[str, Any]:
         key = self.api_key.get_secret_value() if self.api_key is not None else None
         return client_settings(self, api_key=key)
-
-    def _get_client(self) -> DashScopeClient:
-        """The core client for the current settings, built on first use."""
-        client = self._client_holder.get(self._client_kwargs())
-        fill_location(self, client.config)  # what this client calls, shown on the object
-        return client
-
-    def __copy__(self) -> Self:
-        # `model_copy()` shares private attributes; a copy must own its client, or
-        # closing one object would close the other's connections.
-        copied = super().__copy__()
-        copied._client_holder = self._client_holder.fresh()
-        return copied
 
 
 class QwenModelFields(BaseModel):

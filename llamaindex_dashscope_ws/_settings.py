@@ -17,26 +17,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Protocol
 
-from llama_index.core.bridge.pydantic import (
-    PrivateAttr,
-    field_validator,
-    model_validator,
-)
-from typing_extensions import Self
+from llama_index.core.bridge.pydantic import PrivateAttr
 
-from dashscope_ws._adapter_settings import (
-    ConnectionFields,
-    accepted_arguments,
-    check_arguments,
-    fill_location,
-)
-from dashscope_ws.adapters import (
-    ClientHolder,
-    ClientLifecycle,
-    client_settings,
-)
-from dashscope_ws.client import DashScopeClient
-from dashscope_ws.config import SecretStr, validate_workspace
+from dashscope_ws._adapter_base import HeldClientSettings
+from dashscope_ws._adapter_settings import accepted_arguments, check_arguments
+from dashscope_ws.adapters import client_settings
+from dashscope_ws.config import SecretStr
 
 __all__ = ["DashScopeClientSettings", "secret_value"]
 
@@ -52,7 +38,7 @@ def secret_value(api_key: str | _HasSecret | None) -> str | None:
     return api_key.get_secret_value()
 
 
-class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
+class DashScopeClientSettings(HeldClientSettings):
     """Mixin: connection settings, a lazily created per-instance core client, its lifecycle.
 
     The constructor checks its arguments against the class's fields and the shared
@@ -78,7 +64,6 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
     # objects (transport, async_transport, usage_tracker) come from ConnectionFields.
 
     _api_key: SecretStr | None = PrivateAttr(default=None)
-    _client_holder: ClientHolder = PrivateAttr(default_factory=ClientHolder)
     # Arguments a class takes besides its fields (the key is private, not a field).
     _extra_arguments: ClassVar[tuple[str, ...]] = ("api_key",)
 
@@ -93,27 +78,9 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
         """The names this class's constructor takes (fields, aliases, the key)."""
         return accepted_arguments(cls, *cls._extra_arguments)
 
-    @field_validator("workspace")
-    @classmethod
-    def _check_workspace(cls, value: str | None) -> str | None:
-        # Fail at construction, not on the first request, for a malformed id.
-        return None if value is None else validate_workspace(value)
-
-    @model_validator(mode="after")
-    def _resolve_location(self) -> Self:
-        fill_location(self)  # workspace and base_url as a call will use them (env included)
-        return self
-
     def _set_api_key(self, api_key: str | _HasSecret | None) -> None:
         value = secret_value(api_key)
         self._api_key = SecretStr(value) if value else None
-
-    def __copy__(self) -> Self:
-        # `model_copy()` shares private attributes; a copy must own its client, or
-        # closing one object would close the other's connections.
-        copied = super().__copy__()
-        copied._client_holder = self._client_holder.fresh()
-        return copied
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)
@@ -126,9 +93,3 @@ class DashScopeClientSettings(ClientLifecycle, ConnectionFields):
     def _client_kwargs(self) -> dict[str, Any]:
         # The SecretStr object itself: the key is never stored twice.
         return client_settings(self, api_key=self._api_key)
-
-    def _get_client(self) -> DashScopeClient:
-        """The core client for the current settings (rebuilt only if a setting changed)."""
-        client = self._client_holder.get(self._client_kwargs())
-        fill_location(self, client.config)  # what this client calls, shown on the object
-        return client

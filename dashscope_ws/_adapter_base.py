@@ -1,0 +1,78 @@
+"""The pydantic base both adapters' ``DashScopeClientSettings`` share (framework-agnostic).
+
+The LangChain and LlamaIndex mixins differ only in how they take and keep the API key
+(a ``SecretStr`` field with an environment default there, a private attribute here) and
+what else their constructors accept; the rest is the same logic, written once here: the
+workspace check at construction, the location resolved on the object, the per-instance
+client built (and rebuilt) by :class:`~dashscope_ws.adapters.ClientHolder`, and a copy
+that owns its own client.
+
+Imports pydantic at import time, so only the adapter packages import it (the core does not).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import PrivateAttr, field_validator, model_validator
+from typing_extensions import Self
+
+from dashscope_ws._adapter_settings import (
+    ClientHolder,
+    ClientLifecycle,
+    ConnectionFields,
+    fill_location,
+)
+from dashscope_ws.client import DashScopeClient
+from dashscope_ws.config import validate_workspace
+
+__all__ = ["HeldClientSettings"]
+
+
+class HeldClientSettings(ClientLifecycle, ConnectionFields):
+    """Base: connection fields, a lazily built per-instance core client, its lifecycle.
+
+    A subclass supplies :meth:`_client_kwargs` (the settings with its API key); this class
+    checks ``workspace`` at construction, shows the resolved workspace and ``base_url`` on
+    the object, builds the client on first use, and gives a copy its own client (closing
+    one object never closes another's connections).
+
+    Example:
+        >>> from dashscope_ws.adapters import client_settings
+        >>> class Settings(HeldClientSettings):
+        ...     def _client_kwargs(self) -> dict[str, Any]:
+        ...         return client_settings(self, api_key="sk-test")
+        >>> with Settings(workspace="ws-1") as s:
+        ...     s._get_client().config.workspace
+        'ws-1'
+    """
+
+    _client_holder: ClientHolder = PrivateAttr(default_factory=ClientHolder)
+
+    @field_validator("workspace")
+    @classmethod
+    def _check_workspace(cls, value: str | None) -> str | None:
+        # Fail at construction, not on the first request, for a malformed id.
+        return None if value is None else validate_workspace(value)
+
+    @model_validator(mode="after")
+    def _resolve_location(self) -> Self:
+        fill_location(self)  # workspace and base_url as a call will use them (env included)
+        return self
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        """The core client's keyword arguments for the current settings, key included."""
+        raise NotImplementedError
+
+    def _get_client(self) -> DashScopeClient:
+        """The core client for the current settings (rebuilt only if a setting changed)."""
+        client = self._client_holder.get(self._client_kwargs())
+        fill_location(self, client.config)  # what this client calls, shown on the object
+        return client
+
+    def __copy__(self) -> Self:
+        # `model_copy()` shares private attributes; a copy must own its client, or
+        # closing one object would close the other's connections.
+        copied = super().__copy__()
+        copied._client_holder = self._client_holder.fresh()
+        return copied
