@@ -163,6 +163,17 @@ class DashScopeAppQueryEngine(_Owned, BaseQueryEngine):
             metadata=_metadata(result),
         )
 
+    def _finish(
+        self, accumulator: AppAccumulator, sources: list[NodeWithScore], metadata: dict[str, Any]
+    ) -> None:
+        """A finished stream's source nodes and metadata, filled into the response's containers.
+
+        Filled in place: the streaming response object already holds these containers.
+        """
+        final = self._response(accumulator.result())
+        sources.extend(final.source_nodes)
+        metadata.update(final.metadata or {})
+
     def _query(self, query_bundle: QueryBundle) -> RESPONSE_TYPE:
         client = self.connection.client()
         if not self.streaming:
@@ -176,10 +187,7 @@ class DashScopeAppQueryEngine(_Owned, BaseQueryEngine):
                 for chunk in stream:
                     accumulator.add(chunk)
                     yield chunk.text
-            # Filled in place: the response object already holds these containers.
-            final = self._response(accumulator.result())
-            sources.extend(final.source_nodes)
-            metadata.update(final.metadata or {})
+            self._finish(accumulator, sources, metadata)
 
         return StreamingResponse(response_gen=texts(), source_nodes=sources, metadata=metadata)
 
@@ -197,9 +205,7 @@ class DashScopeAppQueryEngine(_Owned, BaseQueryEngine):
             async for chunk in stream:
                 accumulator.add(chunk)
                 yield chunk.text
-            final = self._response(accumulator.result())
-            sources.extend(final.source_nodes)
-            metadata.update(final.metadata or {})
+            self._finish(accumulator, sources, metadata)
 
         return AsyncStreamingResponse(response_gen=texts(), source_nodes=sources, metadata=metadata)
 
