@@ -10,11 +10,10 @@ import uuid
 from http import HTTPStatus
 from typing import Any
 
+import dashscope  # a [dev] dependency: missing must fail, not skip
 import pytest
 
 from dashscope_ws.emulator import MAIN_KEY, SUB_KEY, SUB_WORKSPACE, Emulator, ScriptedReply
-
-dashscope = pytest.importorskip("dashscope")
 
 MESSAGES = [{"role": "user", "content": "Tell me about otters"}]
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import dashscope  # a [dev] dependency: missing must fail, not skip
 import pytest
 
 from dashscope_ws.emulator import MAIN_KEY, SUB_KEY, SUB_WORKSPACE, Emulator
-
-dashscope = pytest.importorskip("dashscope")
 
 QUESTION = "What is the price in yuan of the Bailian X1?"
 

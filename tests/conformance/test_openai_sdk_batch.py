@@ -10,12 +10,11 @@ import json
 import time
 from collections.abc import Iterator
 
+import openai  # a [dev] dependency: missing must fail, not skip
 import pytest
 
 from dashscope_ws.emulator import MAIN_KEY, SUB_KEY, SUB_WORKSPACE, Emulator
 from dashscope_ws.emulator.batch import BatchTiming
-
-openai = pytest.importorskip("openai")
 
 
 @pytest.fixture
