@@ -2,7 +2,8 @@
 
 ``test_adapter_declaration.py`` checks each class *has* the fields; this checks that a value
 set on the field is what the client (its config and both transports' pools) actually uses, on
-all six classes of both frameworks, and that ``max_connections`` sizes the sync pool and the
+every class of both frameworks that holds connection settings (models,
+apps, knowledge-base retrievers), and that ``max_connections`` sizes the sync pool and the
 async connector (issue 9: "today 100 is hard-coded in _async.py").
 """
 
@@ -60,11 +61,36 @@ def test_max_connections_sizes_both_pools() -> None:
     client.close()
 
 
-@pytest.mark.parametrize("index", range(6))
+def _all_classes() -> list[tuple[type[Any], tuple[Any, ...]]]:
+    import langchain_dashscope_ws as lc
+    import llamaindex_dashscope_ws as li
+
+    return [(cls, ()) for cls in _classes()] + [
+        (lc.Tongyi, ()),
+        (lc.ChatDashScopeApp, ()),
+        (lc.DashScopeKnowledgeBaseRetriever, ()),
+        (li.DashScopeAppQueryEngine, ("app-1",)),
+        (li.DashScopeAppChatEngine, ("app-1",)),
+        (li.DashScopeKnowledgeBaseRetriever, ("idx-1",)),
+    ]
+
+
+def _client_of(obj: Any) -> DashScopeClient:
+    if hasattr(obj, "_get_client"):  # pydantic classes hold their settings themselves
+        return obj._get_client()  # type: ignore[no-any-return]
+    return obj.connection.client()  # type: ignore[no-any-return]  # LlamaIndex engines
+
+
+@pytest.mark.parametrize("index", range(12))
 def test_settings_on_an_adapter_reach_its_client(index: int) -> None:
-    cls = _classes()[index]
-    obj = cls(api_key="sk-test", **VALUES)
-    client = obj._get_client()
+    cls, args = _all_classes()[index]
+    extra: dict[str, Any] = {}
+    if cls.__name__ == "ChatDashScopeApp":
+        extra["app_id"] = "app-1"
+    elif cls.__name__ == "DashScopeKnowledgeBaseRetriever" and not args:
+        extra["index_id"] = "idx-1"
+    obj = cls(*args, api_key="sk-test", **extra, **VALUES)
+    client = _client_of(obj)
     config = client.config
     for name, value in VALUES.items():
         if name in ("region",):  # base_url wins over region (documented)
