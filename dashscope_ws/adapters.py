@@ -32,12 +32,13 @@ from dashscope_ws._adapter_settings import (
     ClientHolder,
     ClientLifecycle,
     client_settings,
-    declared_model,
-    object_fields,
-    pydantic_fields,
 )
-from dashscope_ws.models import DEFAULT_MODEL, MULTIMODAL_GENERATION_PATH, lookup
-from dashscope_ws.protocol import generation_path
+from dashscope_ws.models import (
+    DEFAULT_MODEL,
+    MULTIMODAL_GENERATION_PATH,
+    generation_endpoint,
+    lookup,
+)
 
 __all__ = [
     "CLIENT_OBJECTS",
@@ -48,13 +49,10 @@ __all__ = [
     "ToolArgumentsError",
     "check_content_for_model",
     "client_settings",
-    "declared_model",
     "is_multimodal",
     "json_schema_response_format",
     "media_part",
-    "object_fields",
     "parse_tool_arguments",
-    "pydantic_fields",
     "text_part",
     "wire_tool_choice",
 ]
@@ -227,7 +225,7 @@ def is_multimodal(model: str) -> bool:
         >>> is_multimodal("qwen-vl-plus"), is_multimodal("qwen-plus")
         (True, False)
     """
-    return generation_path(model) == MULTIMODAL_GENERATION_PATH
+    return generation_endpoint(model) == MULTIMODAL_GENERATION_PATH
 
 
 def text_part(text: str) -> dict[str, Any]:

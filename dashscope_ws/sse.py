@@ -25,13 +25,14 @@ from .events import DEFAULT_MAX_LINE_BYTES, SSEDecoder, SSEEvent
 from .types import ChatChunk, ToolCallDelta
 from .wire import (
     ShapeError,
-    error_detail,
+    error_fields,
     invalid_response,
     is_error_payload,
     json_object,
     normalise_finish_reason,
     parse_usage,
     read_tool_call,
+    request_id_of,
     text_field,
 )
 
@@ -173,10 +174,7 @@ class ChatStreamDecoder(DeferredErrors[ChatChunk]):
         try:
             return self._parse(payload)
         except ShapeError as error:
-            request_id = payload.get("request_id")
-            raise invalid_response(
-                error, data, request_id=request_id if isinstance(request_id, str) else None
-            ) from None
+            raise invalid_response(error, data, request_id=request_id_of(payload, None)) from None
 
     def _parse(self, payload: dict[str, Any]) -> ChatChunk:
         output = payload.get("output")
@@ -273,15 +271,8 @@ def event_error(event: SSEEvent, payload: dict[str, Any] | None) -> DashScopeErr
         status = 400
     if payload is None:
         return error_from_response(status, "Unknown", event.data[:1000], body=event.data)
-    detail = error_detail(payload)
-    request_id = payload.get("request_id")
-    return error_from_response(
-        status,
-        str(detail.get("code") or "") or None,
-        str(detail.get("message") or detail.get("msg") or "") or None,
-        request_id if isinstance(request_id, str) else None,
-        body=payload,
-    )
+    code, message, request_id = error_fields(payload)
+    return error_from_response(status, code, message, request_id, body=payload)
 
 
 _NO_DATA = object()

@@ -51,8 +51,9 @@ from typing import TYPE_CHECKING, Any, Union
 from urllib.parse import quote, unquote, urlparse
 
 from .errors import DashScopeError, error_from_response
+from .http import HTTPRequest
 from .multipart import FilePart, encode_multipart
-from .protocol import HTTPRequest, load_success_body
+from .wire import load_success_body, request_id_of
 
 if TYPE_CHECKING:
     from .config import ClientConfig
@@ -215,13 +216,12 @@ def parse_policy(status: int, headers: Mapping[str, str], body: bytes) -> Upload
     payload = load_success_body(status, headers, body)
     data = payload.get("data", payload.get("output"))
     missing = [n for n in _REQUIRED if not isinstance(data, Mapping) or data.get(n) in (None, "")]
+    request_id = request_id_of(payload, headers)
     if missing or not isinstance(data, Mapping):
         raise error_from_response(
-            status, "InvalidResponse", f"upload policy lacks {', '.join(missing)}",
-            payload.get("request_id") if isinstance(payload.get("request_id"), str) else None,
+            status, "InvalidResponse", f"upload policy lacks {', '.join(missing)}", request_id,
             body=payload,
         )  # fmt: skip
-    request_id = payload.get("request_id")
     return UploadPolicy(
         upload_host=_text(data["upload_host"]).rstrip("/"),
         upload_dir=_text(data["upload_dir"]).strip("/"),
@@ -233,7 +233,7 @@ def parse_policy(status: int, headers: Mapping[str, str], body: bytes) -> Upload
         expire_in_seconds=_number_or_none(data.get("expire_in_seconds")),
         max_file_size_mb=_number_or_none(data.get("max_file_size_mb")),
         capacity_limit_mb=_number_or_none(data.get("capacity_limit_mb")),
-        request_id=request_id if isinstance(request_id, str) else None,
+        request_id=request_id,
     )
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "answer_request_id",
     "content_text",
     "error_detail",
+    "error_fields",
     "header_request_id",
     "header_value",
     "invalid_response",
@@ -289,16 +290,8 @@ def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> APIStat
     payload = json_object(text)
     if payload is None:
         payload = _first_sse_data(text)
-    code: str | None
     if payload is not None:
-        detail = error_detail(payload)
-        code = _str_or_none(detail.get("code")) or _str_or_none(
-            detail.get("type") if detail is not payload else None
-        )
-        message = _str_or_none(detail.get("message")) or _str_or_none(detail.get("msg"))
-        request_id = _str_or_none(payload.get("request_id")) or _str_or_none(
-            detail.get("request_id")
-        )
+        code, message, request_id = error_fields(payload)
         error_body: Any = payload
     else:
         code, message, request_id = "Unknown", text[:_ERROR_TEXT_LIMIT] or "(empty body)", None
@@ -349,6 +342,21 @@ def error_detail(payload: Mapping[str, Any]) -> Mapping[str, Any]:
     """The error object: compatible mode nests it under ``"error"``, native does not."""
     nested = payload.get("error")
     return nested if isinstance(nested, Mapping) else payload
+
+
+def error_fields(payload: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """``(code, message, request_id)`` of an error body or error stream event.
+
+    Native errors carry ``{code, message|msg, request_id}``; compatible mode nests
+    ``{"error": {code|type, message}}`` beside a top-level ``request_id``.
+    """
+    detail = error_detail(payload)
+    code = _str_or_none(detail.get("code")) or _str_or_none(
+        detail.get("type") if detail is not payload else None
+    )
+    message = _str_or_none(detail.get("message")) or _str_or_none(detail.get("msg"))
+    request_id = _str_or_none(payload.get("request_id")) or _str_or_none(detail.get("request_id"))
+    return code, message, request_id
 
 
 def _str_or_none(value: Any) -> str | None:

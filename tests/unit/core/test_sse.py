@@ -319,6 +319,23 @@ def test_error_event_without_status_defaults_to_400() -> None:
     assert info.value.status_code == 400
 
 
+def test_compatible_error_event_reads_like_an_error_body() -> None:
+    # A nested {"error": {type, message}} event is read by the same rules as an error
+    # body (wire.error_fields): the code falls back to "type", the request id to the nest.
+    from dashscope_ws.wire import parse_error
+
+    payload = b'{"error":{"type":"invalid_request_error","message":"bad","request_id":"r7"}}'
+    with pytest.raises(BadRequestError) as info:
+        ChatStreamDecoder(model="qwen-plus").feed(b"event:error\ndata:" + payload + b"\n\n")
+    body_error = parse_error(400, {}, payload)
+    assert (info.value.code, info.value.message, info.value.request_id) == (
+        "invalid_request_error", "bad", "r7",
+    )  # fmt: skip
+    assert (body_error.code, body_error.message, body_error.request_id) == (
+        info.value.code, info.value.message, info.value.request_id,
+    )  # fmt: skip
+
+
 def test_error_payload_in_result_event() -> None:
     data = (
         b':HTTP_STATUS/200\ndata:{"code":"DataInspectionFailed",'

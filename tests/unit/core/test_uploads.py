@@ -137,6 +137,23 @@ def test_policy_answer_without_a_needed_field_is_a_typed_error(missing: str) -> 
     assert caught.value.code == "InvalidResponse"
 
 
+def test_policy_request_id_falls_back_to_the_header() -> None:
+    # The same reading as every other answer (wire.request_id_of): body first, then header.
+    data = {k: v for k, v in POLICY_DATA.items() if k != "signature"}
+    headers = {"Content-Type": "application/json", "X-Request-Id": "hdr-1"}
+    with pytest.raises(APIStatusError) as caught:
+        parse_policy(200, headers, json.dumps({"data": data}).encode())
+    assert caught.value.request_id == "hdr-1"
+    parsed = parse_policy(200, headers, json.dumps({"data": POLICY_DATA}).encode())
+    assert parsed.request_id == "hdr-1"
+    assert (
+        parse_policy(
+            200, headers, json.dumps({"data": POLICY_DATA, "request_id": "b"}).encode()
+        ).request_id
+        == "b"
+    )
+
+
 def test_policy_error_answers_are_mapped() -> None:
     body = json.dumps(
         {"code": "Model.AccessDenied", "message": "Model access denied.", "request_id": "r"}
