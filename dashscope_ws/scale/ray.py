@@ -116,7 +116,7 @@ class _Runner:
     def _one(self, call: Callable[[], T], tokens: float) -> T:
         import ray
 
-        for _ in range(self.settings.max_attempts):
+        for attempt in range(1, self.settings.max_attempts + 1):
             with self.gate:
                 if self.bucket is not None:
                     time.sleep(ray.get(self.bucket.reserve.remote(tokens)))
@@ -124,10 +124,12 @@ class _Runner:
                     result = call()
                 except RateLimitError as error:
                     self.gate.report(throttled=True, retry_after=error.retry_after or 1.0)
+                    if attempt == self.settings.max_attempts:
+                        raise  # the typed 429 (status, code, request id), not a bare error
                     continue
             self.gate.report(throttled=False)
             return result
-        raise RuntimeError(f"still throttled after {self.settings.max_attempts} attempts")
+        raise ValueError(f"max_attempts must be at least 1, got {self.settings.max_attempts}")
 
     def run(self, calls: Sequence[Callable[[], T]], tokens: Sequence[float]) -> list[T]:
         """Every call's result, in order (the first failure other than 429 propagates)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from collections.abc import Iterator
 
@@ -11,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from dashscope_ws.emulator import MAIN_KEY, Emulator, ScriptedReply
+from dashscope_ws.errors import RateLimitError
 from dashscope_ws.scale.ray import ChatBatches, EmbeddingBatches, WorkerSettings
 
 
@@ -75,3 +77,15 @@ def test_chat_rows(settings: tuple[Emulator, WorkerSettings]) -> None:
     out = fn(pd.DataFrame({"prompt": ["Hi", "Tell me about otters"]}))
     assert list(out.columns) == ["prompt", "response"]
     assert all(isinstance(r, str) and r for r in out["response"])
+
+
+def test_throttled_past_max_attempts_raises_the_typed_429(
+    settings: tuple[Emulator, WorkerSettings],
+) -> None:
+    emu, plain = settings
+    emu.enqueue(ScriptedReply.rate_limited(retry_after=0.01, kind="embedding", times=2))
+    fn = EmbeddingBatches(dataclasses.replace(plain, max_attempts=2), dimensions=64)
+    with pytest.raises(RateLimitError) as caught:
+        fn(pd.DataFrame({"text": ["only one request"]}))
+    assert caught.value.status_code == 429
+    assert [r.status for r in emu.requests] == [429, 429]
