@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .._secret import SecretStr
 from ..client import DashScopeClient
 from ..errors import RateLimitError
 from ..ratelimit import AIMDLimiter, RateBudget, SyncGate
@@ -57,8 +58,9 @@ class WorkerSettings:
 
     def client(self) -> DashScopeClient:
         """A client for this worker; our own loop retries 429s, so the client does not."""
-        key = os.environ.get(self.api_key_env)
-        if not key:
+        # Wrapped at once: no plain key in this frame's locals (tracebacks, debuggers).
+        key = SecretStr(os.environ.get(self.api_key_env) or "")
+        if not key.get_secret_value():
             raise RuntimeError(f"set {self.api_key_env} in the workers' environment")
         return DashScopeClient(
             api_key=key, base_url=self.base_url, workspace=self.workspace, region=self.region,

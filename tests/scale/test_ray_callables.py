@@ -89,3 +89,21 @@ def test_throttled_past_max_attempts_raises_the_typed_429(
         fn(pd.DataFrame({"text": ["only one request"]}))
     assert caught.value.status_code == 429
     assert [r.status for r in emu.requests] == [429, 429]
+
+
+def test_worker_client_keeps_no_plain_key_in_frame_locals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = "sk-ray-worker-frame-secret"
+    monkeypatch.setenv("DASHSCOPE_WS_FRAME_KEY", secret)
+    # Plain HTTP to a remote host is refused: the error's traceback holds the worker's frame.
+    bad = WorkerSettings(
+        base_url="http://example.invalid/api/v1", api_key_env="DASHSCOPE_WS_FRAME_KEY"
+    )
+    with pytest.raises(ValueError, match="plain http") as caught:
+        bad.client()
+    tb = caught.value.__traceback__.tb_next  # from the worker's frame down (not this test's)
+    while tb is not None:
+        for value in tb.tb_frame.f_locals.values():
+            assert value != secret, tb.tb_frame.f_code.co_name
+        tb = tb.tb_next
