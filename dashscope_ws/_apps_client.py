@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
+from ._calls import _header
 from .apps import (
     AppChunk,
     AppResult,
@@ -94,12 +95,6 @@ def _app_parser(raw: _Raw) -> AppResult:
     return parse_app_response(raw.status, raw.headers, raw.body)
 
 
-def _workspace(request: HTTPRequest) -> str | None:
-    return next(
-        (v for k, v in request.headers.items() if k.lower() == "x-dashscope-workspace"), None
-    )
-
-
 def record_app_usage(
     sink: UsageSink | None, request: HTTPRequest, app_id: str, usage: Sequence[ModelUsage]
 ) -> None:
@@ -109,7 +104,7 @@ def record_app_usage(
     """
     if sink is None:
         return
-    workspace = _workspace(request)
+    workspace = _header(request.headers, "X-DashScope-WorkSpace")
     for model in usage:
         if model.input_tokens is None and model.output_tokens is None:
             continue

@@ -64,9 +64,11 @@ def connection(
     from .emulator import SUB_KEY, SUB_WORKSPACE, Emulator
 
     ws = validate_workspace(workspace or SUB_WORKSPACE)  # before starting a server for nothing
+    # `chat --emulator` with a key set must not claim the key is missing.
+    why = "--emulator" if os.environ.get("DASHSCOPE_API_KEY") else "DASHSCOPE_API_KEY is not set"
     with Emulator() as emu:
         print(
-            f"DASHSCOPE_API_KEY is not set: running against the local emulator at "
+            f"{why}: running against the local emulator at "
             f"{emu.base_url} as the sub-account in workspace {ws}.",
             file=err,
         )

@@ -71,8 +71,13 @@ def run_batch(args: argparse.Namespace) -> int:
         if args.batch_command == "submit":
             return _submit(jobs, args)
         if args.batch_command == "list":
-            for job in jobs.list_jobs(limit=args.limit):
+            listed = jobs.list_jobs(limit=args.limit)
+            for job in listed:
                 print(_job_line(job))
+            if not listed:
+                # An empty stdout reads like a hang or a silent failure: say so, on stderr
+                # so that scripts reading the tab-separated lines still see none.
+                print("no batch jobs", file=sys.stderr)
             return 0
         run = _load(jobs, args)
         if args.batch_command == "cancel":

@@ -36,7 +36,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .protocol import HTTPRequest, content_text, load_success_body, parse_usage
+from .protocol import HTTPRequest, content_text, header_value, load_success_body, parse_usage
+from .wire import invalid_response
 
 if TYPE_CHECKING:
     import tiktoken
@@ -217,10 +218,20 @@ def _parse(status: int, headers: Mapping[str, str], body: bytes) -> TokenizeResu
     # Answer shape from a published SDK response: {"output": {"token_ids": [...],
     # "tokens": [...]}, "usage": {"input_tokens": N}, "request_id": ...}.
     payload = load_success_body(status, headers, body)
-    output = payload.get("output") or {}
+    output = payload.get("output")
+    ids = output.get("token_ids") if isinstance(output, Mapping) else None
+    if not isinstance(ids, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in ids
+    ):
+        # A typed error, never an empty count or a bare AttributeError/ValueError.
+        raise invalid_response(
+            "output.token_ids is not a list of integers", body,
+            request_id=payload.get("request_id") or header_value(headers, "x-request-id"),
+        )  # fmt: skip
+    tokens = output.get("tokens") if isinstance(output, Mapping) else None
     return TokenizeResult(
-        token_ids=tuple(int(i) for i in output.get("token_ids") or ()),
-        tokens=tuple(str(t) for t in output.get("tokens") or ()),
+        token_ids=tuple(ids),
+        tokens=tuple(str(t) for t in tokens) if isinstance(tokens, list) else (),
         input_tokens=parse_usage(payload.get("usage")).input_tokens,
         request_id=payload.get("request_id"),
     )

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from ..protocol import HTTPRequest
+from ..usage import batch_row_usage
 from . import wire
-from .convert import compatible_usage
 from .lines import (
     MAX_LINES,
     BatchResult,
@@ -104,10 +104,12 @@ class BatchJobs:
             return rows
         workspace = run.state.workspace or self.client.config.workspace
         for row in rows:
-            if row.ok and row.custom_id not in run.recorded and row.body is not None:
-                run.recorded.add(row.custom_id)
-                usage = compatible_usage(row.body.get("usage"))
-                model = str(row.body.get("model") or "")
+            if not row.ok or row.custom_id in run.recorded:
+                continue
+            run.recorded.add(row.custom_id)
+            booked = batch_row_usage(row.body)  # None: the row reports no usage (as Call.record)
+            if booked is not None:
+                model, usage = booked
                 tracker.record(workspace=workspace, model=model, usage=usage, kind="batch")
         return rows
 

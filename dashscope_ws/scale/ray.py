@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .._secret import SecretStr
 from ..client import DashScopeClient
 from ..errors import RateLimitError
 from ..ratelimit import AIMDLimiter, RateBudget, SyncGate
@@ -57,8 +58,9 @@ class WorkerSettings:
 
     def client(self) -> DashScopeClient:
         """A client for this worker; our own loop retries 429s, so the client does not."""
-        key = os.environ.get(self.api_key_env)
-        if not key:
+        # Wrapped at once: no plain key in this frame's locals (tracebacks, debuggers).
+        key = SecretStr(os.environ.get(self.api_key_env) or "")
+        if not key.get_secret_value():
             raise RuntimeError(f"set {self.api_key_env} in the workers' environment")
         return DashScopeClient(
             api_key=key, base_url=self.base_url, workspace=self.workspace, region=self.region,
@@ -116,7 +118,7 @@ class _Runner:
     def _one(self, call: Callable[[], T], tokens: float) -> T:
         import ray
 
-        for _ in range(self.settings.max_attempts):
+        for attempt in range(1, self.settings.max_attempts + 1):
             with self.gate:
                 if self.bucket is not None:
                     time.sleep(ray.get(self.bucket.reserve.remote(tokens)))
@@ -124,10 +126,12 @@ class _Runner:
                     result = call()
                 except RateLimitError as error:
                     self.gate.report(throttled=True, retry_after=error.retry_after or 1.0)
+                    if attempt == self.settings.max_attempts:
+                        raise  # the typed 429 (status, code, request id), not a bare error
                     continue
             self.gate.report(throttled=False)
             return result
-        raise RuntimeError(f"still throttled after {self.settings.max_attempts} attempts")
+        raise ValueError(f"max_attempts must be at least 1, got {self.settings.max_attempts}")
 
     def run(self, calls: Sequence[Callable[[], T]], tokens: Sequence[float]) -> list[T]:
         """Every call's result, in order (the first failure other than 429 propagates)."""

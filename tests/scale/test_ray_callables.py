@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from collections.abc import Iterator
 
@@ -11,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from dashscope_ws.emulator import MAIN_KEY, Emulator, ScriptedReply
+from dashscope_ws.errors import RateLimitError
 from dashscope_ws.scale.ray import ChatBatches, EmbeddingBatches, WorkerSettings
 
 
@@ -75,3 +77,33 @@ def test_chat_rows(settings: tuple[Emulator, WorkerSettings]) -> None:
     out = fn(pd.DataFrame({"prompt": ["Hi", "Tell me about otters"]}))
     assert list(out.columns) == ["prompt", "response"]
     assert all(isinstance(r, str) and r for r in out["response"])
+
+
+def test_throttled_past_max_attempts_raises_the_typed_429(
+    settings: tuple[Emulator, WorkerSettings],
+) -> None:
+    emu, plain = settings
+    emu.enqueue(ScriptedReply.rate_limited(retry_after=0.01, kind="embedding", times=2))
+    fn = EmbeddingBatches(dataclasses.replace(plain, max_attempts=2), dimensions=64)
+    with pytest.raises(RateLimitError) as caught:
+        fn(pd.DataFrame({"text": ["only one request"]}))
+    assert caught.value.status_code == 429
+    assert [r.status for r in emu.requests] == [429, 429]
+
+
+def test_worker_client_keeps_no_plain_key_in_frame_locals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = "sk-ray-worker-frame-secret"
+    monkeypatch.setenv("DASHSCOPE_WS_FRAME_KEY", secret)
+    # Plain HTTP to a remote host is refused: the error's traceback holds the worker's frame.
+    bad = WorkerSettings(
+        base_url="http://example.invalid/api/v1", api_key_env="DASHSCOPE_WS_FRAME_KEY"
+    )
+    with pytest.raises(ValueError, match="plain http") as caught:
+        bad.client()
+    tb = caught.value.__traceback__.tb_next  # from the worker's frame down (not this test's)
+    while tb is not None:
+        for value in tb.tb_frame.f_locals.values():
+            assert value != secret, tb.tb_frame.f_code.co_name
+        tb = tb.tb_next

@@ -99,3 +99,12 @@ def test_usage_errors_are_one_line(
     code, _, err = run(capsys, "status", "batch_missing")
     assert code == 1
     assert "NotFound" in err or "not found" in err
+
+
+def test_list_says_so_when_there_are_no_jobs(
+    emu: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "list")
+    assert code == 0
+    assert out == ""  # no job lines for a script to misread
+    assert "no batch jobs" in err

@@ -69,6 +69,18 @@ def test_chat_with_emulator_flag_uses_the_embedded_emulator(
     assert "ws-emu-sub" in err
 
 
+def test_chat_with_emulator_flag_and_a_key_does_not_say_the_key_is_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-set-but-unused-here")
+    assert main(["chat", "Say hello", "--emulator"]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip()
+    assert "is not set" not in err
+    assert err.startswith("--emulator: running against the local emulator")
+    assert "sk-set-but-unused-here" not in out + err
+
+
 @pytest.mark.parametrize("extra", [[], ["--no-stream"]])
 def test_chat_against_an_explicit_base_url(
     extra: list[str], service: Emulator, capsys: pytest.CaptureFixture[str]
