@@ -23,15 +23,16 @@ from llama_index.core.memory import ChatMemoryBuffer
 from llama_index.core.schema import NodeWithScore
 
 from dashscope_ws.apps import AppAccumulator, AppResult
-from llamaindex_dashscope_ws.apps import AppConnection, doc_references_to_nodes
+from llamaindex_dashscope_ws.apps import AppConnection, _Owned, doc_references_to_nodes
 
 __all__ = ["DashScopeAppChatEngine"]
 
 
-class DashScopeAppChatEngine(BaseChatEngine):
+class DashScopeAppChatEngine(_Owned, BaseChatEngine):
     """Chat with a Bailian app; the app's session carries the conversation.
 
-    Responses carry the app's ``doc_references`` as ``source_nodes``.
+    Responses carry the app's ``doc_references`` as ``source_nodes``. ``close()`` /
+    ``aclose()`` (or ``with`` / ``async with``) release the connection pools.
 
     Args:
         app_id: the app id from the console.
@@ -68,14 +69,6 @@ class DashScopeAppChatEngine(BaseChatEngine):
             "rag_options": rag_options,
             "biz_params": biz_params,
         }
-
-    def close(self) -> None:
-        """Release the connection pools (the engine stays usable)."""
-        self.connection.close()
-
-    async def aclose(self) -> None:
-        """Async :meth:`close`."""
-        await self.connection.aclose()
 
     def _request(self, message: str, chat_history: list[ChatMessage] | None) -> dict[str, Any]:
         if chat_history is not None:

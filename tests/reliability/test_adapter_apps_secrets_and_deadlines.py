@@ -58,7 +58,7 @@ def _li_chat(mode: str) -> Callable[[dict[str, Any]], Any]:
             return list(engine.stream_chat("hi").response_gen)
 
         async def main() -> Any:
-            async with engine.connection:
+            async with engine:
                 if mode == "achat":
                     return await engine.achat("hi")
                 response = await engine.astream_chat("hi")
