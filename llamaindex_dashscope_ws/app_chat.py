@@ -23,6 +23,7 @@ from llama_index.core.memory import ChatMemoryBuffer
 from llama_index.core.schema import NodeWithScore
 
 from dashscope_ws.apps import AppAccumulator, AppResult
+from llamaindex_dashscope_ws._convert import _ROLE
 from llamaindex_dashscope_ws.apps import AppConnection, _Owned, doc_references_to_nodes
 
 __all__ = ["DashScopeAppChatEngine"]
@@ -72,12 +73,13 @@ class DashScopeAppChatEngine(_Owned, BaseChatEngine):
 
     def _request(self, message: str, chat_history: list[ChatMessage] | None) -> dict[str, Any]:
         if chat_history is not None:
+            for past in chat_history:  # refused before the engine's state changes
+                _app_message(past)
             self._memory.set(chat_history)
             self.session_id = None
         self._memory.put(ChatMessage(role=MessageRole.USER, content=message))
         if self.session_id is None:
-            history = self._memory.get_all()
-            wire = [{"role": m.role.value, "content": m.content or ""} for m in history]
+            wire = [_app_message(m) for m in self._memory.get_all()]
             return {"messages": wire, **self._options}
         return {"prompt": message, "session_id": self.session_id, **self._options}
 
@@ -163,6 +165,21 @@ class DashScopeAppChatEngine(_Owned, BaseChatEngine):
     def chat_history(self) -> list[ChatMessage]:
         """The conversation so far."""
         return self._memory.get_all()
+
+
+def _app_message(message: ChatMessage) -> dict[str, Any]:
+    """One history message as an app takes it: system, user or assistant text.
+
+    The roles are mapped as for chat models (``developer`` is ``system``, ``chatbot`` and
+    ``model`` are ``assistant``); tool results cannot be sent to an app, as in LangChain's
+    ``ChatDashScopeApp``.
+    """
+    role = _ROLE.get(message.role)
+    if role not in ("system", "user", "assistant"):
+        raise ValueError(
+            f"an app takes system, user and assistant messages, not {message.role.value!r}"
+        )
+    return {"role": role, "content": message.content or ""}
 
 
 def _write_to_history(response: StreamingAgentChatResponse, memory: ChatMemoryBuffer) -> None:
