@@ -67,6 +67,15 @@ _ROLE = {
     MessageRole.FUNCTION: "tool",
 }
 
+# The protocol reference documents ``role: "tool"`` messages with text content only
+# (docs "Function calling"; dashscope-protocol §1.3): no media in tool results, assumed
+# refused by the service. The same rule as the LangChain adapter, before any request.
+_TOOL_MEDIA = (
+    "DashScope tool messages take text only: an image, audio or video tool result cannot be "
+    "sent in a tool ChatMessage; return a text summary from the tool, or send the media in a "
+    "user message after the tool message"
+)
+
 # --------------------------------------------------------------------------- requests
 
 
@@ -99,7 +108,8 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
     ``reasoning_content`` must not be part of the history.
 
     Raises:
-        ValueError: for a content block DashScope cannot take (e.g. documents).
+        ValueError: for a content block DashScope cannot take (e.g. documents, or
+            media in a tool result).
     """
     role = _ROLE.get(message.role)
     if role is None:
@@ -109,6 +119,8 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
         if isinstance(block, TextBlock):
             parts.append(text_part(block.text))
         elif isinstance(block, (ImageBlock, AudioBlock, VideoBlock)):
+            if role == "tool":
+                raise ValueError(_TOOL_MEDIA)
             parts.append(media_block_part(block))
         elif not isinstance(block, (ThinkingBlock, ToolCallBlock, CachePoint)):
             raise ValueError(

@@ -23,15 +23,17 @@ from llama_index.core.memory import ChatMemoryBuffer
 from llama_index.core.schema import NodeWithScore
 
 from dashscope_ws.apps import AppAccumulator, AppResult
-from llamaindex_dashscope_ws.apps import AppConnection, doc_references_to_nodes
+from llamaindex_dashscope_ws._convert import _ROLE
+from llamaindex_dashscope_ws.apps import AppConnection, _Owned, doc_references_to_nodes
 
 __all__ = ["DashScopeAppChatEngine"]
 
 
-class DashScopeAppChatEngine(BaseChatEngine):
+class DashScopeAppChatEngine(_Owned, BaseChatEngine):
     """Chat with a Bailian app; the app's session carries the conversation.
 
-    Responses carry the app's ``doc_references`` as ``source_nodes``.
+    Responses carry the app's ``doc_references`` as ``source_nodes``. ``close()`` /
+    ``aclose()`` (or ``with`` / ``async with``) release the connection pools.
 
     Args:
         app_id: the app id from the console.
@@ -69,22 +71,15 @@ class DashScopeAppChatEngine(BaseChatEngine):
             "biz_params": biz_params,
         }
 
-    def close(self) -> None:
-        """Release the connection pools (the engine stays usable)."""
-        self.connection.close()
-
-    async def aclose(self) -> None:
-        """Async :meth:`close`."""
-        await self.connection.aclose()
-
     def _request(self, message: str, chat_history: list[ChatMessage] | None) -> dict[str, Any]:
         if chat_history is not None:
+            for past in chat_history:  # refused before the engine's state changes
+                _app_message(past)
             self._memory.set(chat_history)
             self.session_id = None
         self._memory.put(ChatMessage(role=MessageRole.USER, content=message))
         if self.session_id is None:
-            history = self._memory.get_all()
-            wire = [{"role": m.role.value, "content": m.content or ""} for m in history]
+            wire = [_app_message(m) for m in self._memory.get_all()]
             return {"messages": wire, **self._options}
         return {"prompt": message, "session_id": self.session_id, **self._options}
 
@@ -170,6 +165,21 @@ class DashScopeAppChatEngine(BaseChatEngine):
     def chat_history(self) -> list[ChatMessage]:
         """The conversation so far."""
         return self._memory.get_all()
+
+
+def _app_message(message: ChatMessage) -> dict[str, Any]:
+    """One history message as an app takes it: system, user or assistant text.
+
+    The roles are mapped as for chat models (``developer`` is ``system``, ``chatbot`` and
+    ``model`` are ``assistant``); tool results cannot be sent to an app, as in LangChain's
+    ``ChatDashScopeApp``.
+    """
+    role = _ROLE.get(message.role)
+    if role not in ("system", "user", "assistant"):
+        raise ValueError(
+            f"an app takes system, user and assistant messages, not {message.role.value!r}"
+        )
+    return {"role": role, "content": message.content or ""}
 
 
 def _write_to_history(response: StreamingAgentChatResponse, memory: ChatMemoryBuffer) -> None:

@@ -1,9 +1,12 @@
 """Feed a :class:`~dashscope_ws.usage.UsageTracker` from LlamaIndex instrumentation events.
 
-The handler listens for ``LLMChatStartEvent`` (the call's keyword arguments, where a
-per-call ``workspace=`` is) and ``LLMChatEndEvent`` (the usage and model ``DashScope`` puts
-in the response's ``additional_kwargs``; a stream ends with one end event, so it counts
-once). LlamaIndex events do not carry the LLM instance or its settings (``model_dict`` is
+The handler listens for ``LLMChatStartEvent`` / ``LLMCompletionStartEvent`` (the call's
+keyword arguments, where a per-call ``workspace=`` is) and ``LLMChatEndEvent`` /
+``LLMCompletionEndEvent`` (the usage and model ``DashScope`` puts in the response's
+``additional_kwargs``; a stream ends with one end event, so it counts once). ``complete``
+and its variants emit only completion events (``DashScope`` derives them from the
+undecorated chat), so both kinds are needed and no call is counted twice.
+LlamaIndex events do not carry the LLM instance or its settings (``model_dict`` is
 the LLM's ``metadata``), so the instance's own workspace is given to the handler
 (``workspace=``); a per-call ``workspace=`` wins over it.
 LlamaIndex embedding events carry no usage at all: count embeddings with
@@ -18,7 +21,12 @@ from typing import Any
 
 from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.events import BaseEvent
-from llama_index.core.instrumentation.events.llm import LLMChatEndEvent, LLMChatStartEvent
+from llama_index.core.instrumentation.events.llm import (
+    LLMChatEndEvent,
+    LLMChatStartEvent,
+    LLMCompletionEndEvent,
+    LLMCompletionStartEvent,
+)
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from dashscope_ws.usage import UsageTracker
@@ -53,8 +61,8 @@ class DashScopeUsageEventHandler(BaseEventHandler):
         return "DashScopeUsageEventHandler"
 
     def handle(self, event: BaseEvent, **kwargs: Any) -> None:
-        """Remember a chat's model and workspace at its start; add its usage at its end."""
-        if isinstance(event, LLMChatStartEvent):
+        """Remember a call's model and workspace at its start; add its usage at its end."""
+        if isinstance(event, (LLMChatStartEvent, LLMCompletionStartEvent)):
             workspace = (event.additional_kwargs or {}).get("workspace") or self.workspace
             model = (event.model_dict or {}).get("model_name")
             with self._lock:
@@ -62,7 +70,10 @@ class DashScopeUsageEventHandler(BaseEventHandler):
                     workspace if isinstance(workspace, str) else None,
                     model if isinstance(model, str) else None,
                 )
-        elif isinstance(event, LLMChatEndEvent) and event.response is not None:
+        elif (
+            isinstance(event, (LLMChatEndEvent, LLMCompletionEndEvent))
+            and event.response is not None
+        ):
             with self._lock:
                 workspace, model = self._calls.pop(str(event.span_id), (None, None))
             extra = event.response.additional_kwargs or {}

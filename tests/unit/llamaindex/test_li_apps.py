@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.base.response.schema import Response
 from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.schema import QueryBundle
@@ -119,3 +120,27 @@ async def test_chat_engine_async_rag_sources(dashscope_emulator: Emulator) -> No
     await chat.aclose()
     assert "2999" in str(answer)
     assert answer.source_nodes[0].node.metadata["doc_id"] == "doc-emu-x1"
+
+
+def test_chat_engine_history_roles_are_mapped_and_tool_results_refused(
+    dashscope_emulator: Emulator,
+) -> None:
+    from llamaindex_dashscope_ws import DashScopeAppChatEngine
+
+    chat = DashScopeAppChatEngine("app-emu-rag", **sub(dashscope_emulator))
+    history = [
+        ChatMessage(role="developer", content="Be brief."),
+        ChatMessage(role="user", content="Hi"),
+        ChatMessage(role="chatbot", content="Yo"),
+    ]
+    chat.chat("Tell me about otters", chat_history=history)
+    sent = dashscope_emulator.requests[-1].json["input"]["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+    session = chat.session_id
+    before = chat.chat_history
+    tool = ChatMessage(role="tool", content="42", additional_kwargs={"tool_call_id": "c1"})
+    with pytest.raises(ValueError, match="an app takes system, user and assistant messages"):
+        chat.chat("and?", chat_history=[*history, tool])
+    assert len(dashscope_emulator.requests) == 1  # refused before any request
+    assert (chat.session_id, chat.chat_history) == (session, before)  # state untouched
+    chat.close()

@@ -115,3 +115,15 @@ def test_modalities_come_from_the_registry() -> None:
         "text",
         "audio",
     )
+
+
+def test_media_in_a_tool_message_is_a_clear_error() -> None:
+    # The same rule as LangChain's ToolMessage (test_langchain_media.py).
+    result = ChatMessage(
+        role="tool", blocks=[ImageBlock(url="https://x/a.png")],
+        additional_kwargs={"tool_call_id": "c1"},
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="tool messages take text only"):
+        to_wire_messages([user(), result], model="qwen3-vl-plus")
+    text = ChatMessage(role="tool", content="42", additional_kwargs={"tool_call_id": "c1"})
+    assert to_wire_messages([text], model="qwen3-vl-plus")[0]["content"] == "42"
