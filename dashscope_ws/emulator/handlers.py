@@ -39,9 +39,9 @@ from .validate import validate_chat
 from .wire import (
     SSE_CONTENT_TYPE,
     ServiceError,
-    dumps,
     error_event,
     invalid,
+    json_response,
     new_request_id,
     result_event,
 )
@@ -156,7 +156,7 @@ class EmulatorService:
             return response
         except ServiceError as error:
             status = error.status
-            return _json(error.body(request_id), status=error.status, headers=error.headers)
+            return json_response(error.body(request_id), status=error.status, headers=error.headers)
         except _DroppedError as dropped:
             # Closing the socket mid-body is the point: the client must see a truncated answer.
             if request.transport is not None:
@@ -170,11 +170,13 @@ class EmulatorService:
         except RecursionError:
             # JSON nested deeper than the interpreter can walk (parsed, or re-serialised).
             status = 400
-            return _json(invalid(BAD_BODY).body(request_id), status=400)
+            return json_response(invalid(BAD_BODY).body(request_id), status=400)
         except Exception:  # a bug: still answer in the service's shape, and say so in the log
             _LOG.exception("emulator failed on %s %s", request.method, request.path)
             status = 500
-            return _json(ServiceError(500, "InternalError", _INTERNAL).body(request_id), status=500)
+            return json_response(
+                ServiceError(500, "InternalError", _INTERNAL).body(request_id), status=500
+            )
         finally:
             self.log.close(index, opened, replace(opened, finished=time.monotonic(), status=status))
 
@@ -220,7 +222,7 @@ class EmulatorService:
     ) -> web.StreamResponse:
         headers = await self._prelude(scripted, stream)
         if not stream:
-            return _json(body(), headers=headers)
+            return json_response(body(), headers=headers)
         # Faults strike before the final event at the latest, so the stream is always cut.
         response = web.StreamResponse(status=200, headers=headers)
         response.headers["Content-Type"] = SSE_CONTENT_TYPE
@@ -369,7 +371,7 @@ class EmulatorService:
         )
         shown = f"[{host}]" if ":" in str(host) else host
         data = self.uploads.issue(request.query, key, f"http://{shown}:{port}{OSS_UPLOAD_PATH}")
-        return _json({"request_id": _request_id(), "data": data})
+        return json_response({"request_id": _request_id(), "data": data})
 
     async def _oss_upload(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -394,14 +396,6 @@ class EmulatorService:
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         raise ServiceError(404, "NotFound", "Not found!")
-
-
-def _json(
-    body: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
-) -> web.Response:
-    return web.Response(
-        text=dumps(body), status=status, headers=headers, content_type="application/json"
-    )
 
 
 def _with_last(items: Iterable[T]) -> Iterator[tuple[T, bool]]:

@@ -33,7 +33,7 @@ from aiohttp import web
 from .gate import authenticate
 from .identities import MODELS, EmulatorConfig
 from .tokenizer import count_tokens
-from .wire import ServiceError, dumps, invalid
+from .wire import ServiceError, invalid, json_response
 
 __all__ = ["DEFAULT_WORKSPACE", "QuotaDesk"]
 
@@ -200,7 +200,7 @@ class QuotaDesk:
                 key: items[start : start + page_size],
             },
         }
-        return web.Response(text=dumps(body), content_type="application/json")
+        return json_response(body)
 
     def _select(self, names: list[str], query: Mapping[str, str]) -> list[str]:
         exact, fuzzy = query.get("model"), query.get("name", "").lower()
