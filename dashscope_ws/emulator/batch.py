@@ -16,7 +16,6 @@ with the emulator's own chat and embedding generators when the job is created.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
@@ -29,6 +28,7 @@ from aiohttp import web
 from .batch_lines import ENDPOINTS, MAX_FILE_BYTES, error_line, execute, parse_form
 from .gate import authenticate
 from .identities import EmulatorConfig
+from .requestbody import json_object
 from .wire import ServiceError, dumps, invalid, json_response
 
 __all__ = ["BatchService", "BatchTiming"]
@@ -275,12 +275,7 @@ class BatchService:
 
     async def _create(self, request: web.Request) -> web.Response:
         key, scope = self._auth(request)
-        try:
-            body = json.loads(await request.read())
-        except ValueError:
-            raise invalid("Required body invalid, please check the request body format.") from None
-        if not isinstance(body, Mapping):
-            raise invalid("Required body invalid, please check the request body format.")
+        body = json_object(await request.read())
         endpoint = body.get("endpoint")
         if endpoint not in ENDPOINTS:
             raise invalid(f"endpoint must be one of {sorted(ENDPOINTS)}, got {endpoint!r}")

@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -33,7 +32,7 @@ from .quotas import QuotaDesk
 from .requestbody import BAD_BODY, INVALID, read_json
 from .retrieval import embed, rerank, rerank_compatible
 from .script import RecordedRequest, RequestLog, ScriptedReply, ScriptQueue, scripted_reply
-from .tokenize import tokenize_handler
+from .tokenize import tokenize
 from .uploads import OSS_UPLOAD_PATH, OssError, UploadStore
 from .validate import validate_chat
 from .wire import (
@@ -121,9 +120,7 @@ class EmulatorService:
         self.quotas.add_routes(app)
         app.router.add_get("/api/v1/uploads", self._upload_policy)
         app.router.add_post(OSS_UPLOAD_PATH, self._oss_upload)
-        app.router.add_post(
-            "/api/v1/tokenizer", partial(tokenize_handler, self.config, _request_id)
-        )
+        app.router.add_post("/api/v1/tokenizer", self._tokenize)
         app.router.add_post("/api/v1/indices/pipeline/{pipeline_id}/retrieve", self._retrieve)
         app.router.add_get("/api/v1/indices/pipeline_simple", self._pipeline_lookup)
         self.batches.routes(app)
@@ -323,6 +320,13 @@ class EmulatorService:
         authorize_model(self.config, key, body.get("model"), "rerank-compatible")
         answer = rerank_compatible(body, _request_id())
         return await self._plain(request, "rerank", answer)
+
+    async def _tokenize(self, request: web.Request) -> web.StreamResponse:
+        key, _ = authenticate(self.config, request.headers)
+        body = self._body(request)
+        authorize_model(self.config, key, body.get("model"), "text")
+        rid = _request_id()
+        return json_response(tokenize(body, rid), headers={"X-DashScope-Request-Id": rid})
 
     async def _plain(
         self, request: web.Request, kind: str, answer: Mapping[str, Any]

@@ -20,7 +20,6 @@ workspace count under ``"default"``. Without ``limits`` nothing is counted.
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
@@ -32,6 +31,7 @@ from aiohttp import web
 
 from .gate import authenticate
 from .identities import MODELS, EmulatorConfig
+from .requestbody import parse_json
 from .tokenizer import count_tokens
 from .wire import ServiceError, invalid, json_response
 
@@ -133,9 +133,9 @@ class QuotaDesk:
     def _admit(self, headers: Mapping[str, str], raw: bytes) -> None:
         try:
             key, workspace = authenticate(self._config, headers)
-            body = json.loads(raw) if raw else None
-        except (ServiceError, ValueError):
-            return  # the endpoint answers these itself, in the service's order
+        except ServiceError:
+            return  # the endpoint answers it itself, in the service's order
+        body = parse_json(raw)  # not JSON: the endpoint answers that too
         if not isinstance(body, Mapping) or not isinstance(body.get("model"), str):
             return
         workspace = workspace or self._config.key_workspace(key) or DEFAULT_WORKSPACE

@@ -286,3 +286,26 @@ def test_no_value_anywhere_makes_the_emulator_fail(
             if response.status_code >= 500 or b'"InternalError"' in response.content:
                 failures.append((location, value, response.status_code))
     assert failures == []
+
+
+# The tokenizer and batch creation are read by the same body reader as chat: the same
+# strict-JSON rule (no NaN/Infinity, RFC 8259) and the same deep-nesting answer.
+_TOKENIZE = ("/tokenizer", '{"model":"qwen-plus","input":{"prompt":"Hi"},"parameters":{"x":%s}}')
+_BATCH = ("/batches", '{"endpoint":"/v1/chat/completions","completion_window":"24h","x":%s}')
+
+
+@pytest.mark.parametrize(("path", "template"), [_TOKENIZE, _BATCH])
+@pytest.mark.parametrize("value", ["NaN", "-Infinity"])
+def test_other_endpoints_refuse_non_json_constants_like_chat(
+    emu: Emulator, call: Call, path: str, template: str, value: str
+) -> None:
+    root = emu.url + "/compatible-mode/v1" if path == "/batches" else None
+    body = _service_error(call(path, (template % value).encode(), root=root), 400)
+    assert body["message"] == BAD_BODY
+
+
+@pytest.mark.parametrize("path", ["/tokenizer", "/batches"])
+def test_other_endpoints_answer_deep_nesting_like_chat(emu: Emulator, call: Call, path: str) -> None:
+    root = emu.url + "/compatible-mode/v1" if path == "/batches" else None
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert _service_error(call(path, deep, root=root), 400)["message"] == BAD_BODY
