@@ -305,7 +305,29 @@ def test_other_endpoints_refuse_non_json_constants_like_chat(
 
 
 @pytest.mark.parametrize("path", ["/tokenizer", "/batches"])
-def test_other_endpoints_answer_deep_nesting_like_chat(emu: Emulator, call: Call, path: str) -> None:
+def test_other_endpoints_answer_deep_nesting_like_chat(
+    emu: Emulator, call: Call, path: str
+) -> None:
     root = emu.url + "/compatible-mode/v1" if path == "/batches" else None
     deep = b"[" * 100_000 + b"]" * 100_000
     assert _service_error(call(path, deep, root=root), 400)["message"] == BAD_BODY
+
+
+def test_batch_upload_reads_forms_like_the_oss_host(emu: Emulator) -> None:
+    # One form reader for both upload endpoints: parameter order and header casing do not matter.
+    form = (
+        b'--b\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
+        b'--b\r\ncontent-disposition: form-data; filename="in.jsonl"; name="file"\r\n\r\n'
+        b'{"custom_id":"1"}\n\r\n--b--\r\n'
+    )
+    url, auth = emu.url + "/compatible-mode/v1/files", {"Authorization": f"Bearer {MAIN_KEY}"}
+    sent = {**auth, "Content-Type": "Multipart/Form-Data; boundary=b"}
+    answer = requests.post(url, data=form, headers=sent, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["filename"] == "in.jsonl"
+    content = requests.get(f"{url}/{answer.json()['id']}/content", headers=auth, timeout=30)
+    assert content.content == b'{"custom_id":"1"}\n'
+    plain = requests.post(
+        url, data=b"x", headers={**auth, "Content-Type": "text/plain"}, timeout=30
+    )
+    assert _service_error(plain, 400)["code"] == "InvalidParameter"
