@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
+from .behaviour import message_text
 from .tokenizer import tokens
 from .validate import MISSING_MESSAGES
 from .wire import invalid
@@ -26,14 +27,8 @@ _VOCAB = 151643  # Qwen's BPE vocabulary size: fake ids stay in the real id rang
 def _text(payload: Mapping[str, Any]) -> str:
     messages = payload.get("messages")
     if isinstance(messages, list) and messages:
-        parts: list[str] = []
-        for message in messages:
-            content = message.get("content") if isinstance(message, Mapping) else None
-            if isinstance(content, list):
-                parts += [str(p.get("text", "")) for p in content if isinstance(p, Mapping)]
-            elif content is not None:
-                parts.append(str(content))
-        return "\n".join(parts)
+        # Read as chat reads them for its usage, so the two counts agree.
+        return "\n".join(message_text(m.get("content")) for m in messages if isinstance(m, Mapping))
     if isinstance(payload.get("prompt"), str) and payload["prompt"]:
         return str(payload["prompt"])
     raise invalid(MISSING_MESSAGES)
