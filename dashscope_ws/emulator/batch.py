@@ -310,7 +310,10 @@ class BatchService:
         if after:
             ids = [b.id for b in mine]
             mine = mine[ids.index(after) + 1 :] if after in ids else []
-        limit = max(1, min(100, int(request.query.get("limit", "20"))))
+        try:
+            limit = max(1, min(100, int(request.query.get("limit", "20"))))
+        except ValueError:  # a 400 like the quota pages' (not the catch-all's 500)
+            raise invalid("limit must be an integer") from None
         page = [self._body(b) for b in mine[:limit]]
         return json_response({
             "object": "list", "data": page, "first_id": page[0]["id"] if page else None,

@@ -331,3 +331,9 @@ def test_batch_upload_reads_forms_like_the_oss_host(emu: Emulator) -> None:
         url, data=b"x", headers={**auth, "Content-Type": "text/plain"}, timeout=30
     )
     assert _service_error(plain, 400)["code"] == "InvalidParameter"
+
+
+def test_a_batch_list_limit_that_is_no_number_is_a_400(emu: Emulator) -> None:
+    url = emu.url + "/compatible-mode/v1/batches?limit=many"
+    answer = requests.get(url, headers={"Authorization": f"Bearer {MAIN_KEY}"}, timeout=30)
+    assert _service_error(answer, 400)["code"] == "InvalidParameter"
