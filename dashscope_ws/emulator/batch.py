@@ -16,7 +16,6 @@ with the emulator's own chat and embedding generators when the job is created.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
@@ -29,7 +28,8 @@ from aiohttp import web
 from .batch_lines import ENDPOINTS, MAX_FILE_BYTES, error_line, execute, parse_form
 from .gate import authenticate
 from .identities import EmulatorConfig
-from .wire import ServiceError, dumps, invalid
+from .requestbody import json_object
+from .wire import ServiceError, dumps, invalid, json_response
 
 __all__ = ["BatchService", "BatchTiming"]
 
@@ -251,20 +251,20 @@ class BatchService:
         filename, content = files["file"]
         if len(content) > MAX_FILE_BYTES:
             raise invalid(f"File size exceeds the limit of {MAX_FILE_BYTES} bytes.")
-        return _json(self._new_file(filename, purpose, content, scope).body())
+        return json_response(self._new_file(filename, purpose, content, scope).body())
 
     async def _list_files(self, request: web.Request) -> web.Response:
         _, scope = self._auth(request)
         data = [f.body() for f in reversed(self.files.values()) if f.scope == scope]
-        return _json({"object": "list", "data": data, "has_more": False})
+        return json_response({"object": "list", "data": data, "has_more": False})
 
     async def _get_file(self, request: web.Request) -> web.Response:
-        return _json(self._file(request).body())
+        return json_response(self._file(request).body())
 
     async def _delete_file(self, request: web.Request) -> web.Response:
         stored = self._file(request)
         del self.files[stored.id]
-        return _json({"id": stored.id, "object": "file", "deleted": True})
+        return json_response({"id": stored.id, "object": "file", "deleted": True})
 
     async def _content(self, request: web.Request) -> web.Response:
         return web.Response(
@@ -275,12 +275,7 @@ class BatchService:
 
     async def _create(self, request: web.Request) -> web.Response:
         key, scope = self._auth(request)
-        try:
-            body = json.loads(await request.read())
-        except ValueError:
-            raise invalid("Required body invalid, please check the request body format.") from None
-        if not isinstance(body, Mapping):
-            raise invalid("Required body invalid, please check the request body format.")
+        body = json_object(await request.read())
         endpoint = body.get("endpoint")
         if endpoint not in ENDPOINTS:
             raise invalid(f"endpoint must be one of {sorted(ENDPOINTS)}, got {endpoint!r}")
@@ -306,7 +301,7 @@ class BatchService:
             rows, errors, self.timing,
         )  # fmt: skip
         self.batches[batch.id] = batch
-        return _json(self._body(batch))
+        return json_response(self._body(batch))
 
     async def _list_batches(self, request: web.Request) -> web.Response:
         _, scope = self._auth(request)
@@ -315,15 +310,18 @@ class BatchService:
         if after:
             ids = [b.id for b in mine]
             mine = mine[ids.index(after) + 1 :] if after in ids else []
-        limit = max(1, min(100, int(request.query.get("limit", "20"))))
+        try:
+            limit = max(1, min(100, int(request.query.get("limit", "20"))))
+        except ValueError:  # a 400 like the quota pages' (not the catch-all's 500)
+            raise invalid("limit must be an integer") from None
         page = [self._body(b) for b in mine[:limit]]
-        return _json({
+        return json_response({
             "object": "list", "data": page, "first_id": page[0]["id"] if page else None,
             "last_id": page[-1]["id"] if page else None, "has_more": len(mine) > limit,
         })  # fmt: skip
 
     async def _get_batch(self, request: web.Request) -> web.Response:
-        return _json(self._body(self._batch(request)))
+        return json_response(self._body(self._batch(request)))
 
     async def _cancel(self, request: web.Request) -> web.Response:
         batch = self._batch(request)
@@ -332,8 +330,4 @@ class BatchService:
             raise invalid(f"Batch {batch.id} is {status} and cannot be cancelled.")
         if batch.cancel_requested is None:
             batch.cancel_requested = time.monotonic()
-        return _json(self._body(batch))
-
-
-def _json(body: Any) -> web.Response:
-    return web.Response(text=dumps(body), content_type="application/json")
+        return json_response(self._body(batch))

@@ -8,7 +8,6 @@ endpoints would, and writes OpenAI-format output/error lines.
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -19,6 +18,8 @@ from .gate import authorize_model
 from .identities import EmulatorConfig
 from .retrieval import embed
 from .tokenizer import count_tokens
+from .uploads import OssError
+from .uploads import parse_form as read_form
 from .wire import ServiceError, invalid, new_request_id
 
 __all__ = ["ENDPOINTS", "MAX_FILE_BYTES", "error_line", "execute", "parse_form"]
@@ -141,24 +142,17 @@ def _embeddings(body: Mapping[str, Any]) -> dict[str, Any]:
 def parse_form(
     content_type: str, body: bytes
 ) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
-    """A minimal ``multipart/form-data`` reader (fields and files), enough for uploads."""
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
-    if not content_type.startswith("multipart/form-data") or match is None:
-        raise invalid("Content-Type must be multipart/form-data")
-    fields: dict[str, str] = {}
-    files: dict[str, tuple[str, bytes]] = {}
-    for part in body.split(b"--" + match.group(1).encode())[1:]:
-        if part.startswith(b"--"):
-            break
-        head, _, data = part.partition(b"\r\n\r\n")
-        data = data[:-2] if data.endswith(b"\r\n") else data
-        text = head.decode("utf-8", "replace")
-        name = re.search(r'name="([^"]*)"', text)
-        filename = re.search(r'filename="([^"]*)"', text)
-        if name is None:
-            continue
-        if filename is not None:
-            files[name.group(1)] = (filename.group(1), data)
-        else:
-            fields[name.group(1)] = data.decode("utf-8", "replace")
+    """A ``multipart/form-data`` body as (fields, files), read by the emulator's one form reader.
+
+    Raises:
+        ServiceError: 400 ``InvalidParameter`` for a body that is not a well-formed form.
+    """
+    try:
+        form = read_form(content_type, body)
+    except OssError as error:
+        raise invalid(error.message) from None
+    fields = {
+        name: value.decode("utf-8", "replace") for name, (f, value) in form.items() if f is None
+    }
+    files = {name: (f, value) for name, (f, value) in form.items() if f is not None}
     return fields, files

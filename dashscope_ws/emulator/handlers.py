@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -33,15 +32,15 @@ from .quotas import QuotaDesk
 from .requestbody import BAD_BODY, INVALID, read_json
 from .retrieval import embed, rerank, rerank_compatible
 from .script import RecordedRequest, RequestLog, ScriptedReply, ScriptQueue, scripted_reply
-from .tokenize import tokenize_handler
+from .tokenize import tokenize
 from .uploads import OSS_UPLOAD_PATH, OssError, UploadStore
 from .validate import validate_chat
 from .wire import (
     SSE_CONTENT_TYPE,
     ServiceError,
-    dumps,
     error_event,
     invalid,
+    json_response,
     new_request_id,
     result_event,
 )
@@ -121,9 +120,7 @@ class EmulatorService:
         self.quotas.add_routes(app)
         app.router.add_get("/api/v1/uploads", self._upload_policy)
         app.router.add_post(OSS_UPLOAD_PATH, self._oss_upload)
-        app.router.add_post(
-            "/api/v1/tokenizer", partial(tokenize_handler, self.config, _request_id)
-        )
+        app.router.add_post("/api/v1/tokenizer", self._tokenize)
         app.router.add_post("/api/v1/indices/pipeline/{pipeline_id}/retrieve", self._retrieve)
         app.router.add_get("/api/v1/indices/pipeline_simple", self._pipeline_lookup)
         self.batches.routes(app)
@@ -156,7 +153,7 @@ class EmulatorService:
             return response
         except ServiceError as error:
             status = error.status
-            return _json(error.body(request_id), status=error.status, headers=error.headers)
+            return json_response(error.body(request_id), status=error.status, headers=error.headers)
         except _DroppedError as dropped:
             # Closing the socket mid-body is the point: the client must see a truncated answer.
             if request.transport is not None:
@@ -170,11 +167,13 @@ class EmulatorService:
         except RecursionError:
             # JSON nested deeper than the interpreter can walk (parsed, or re-serialised).
             status = 400
-            return _json(invalid(BAD_BODY).body(request_id), status=400)
+            return json_response(invalid(BAD_BODY).body(request_id), status=400)
         except Exception:  # a bug: still answer in the service's shape, and say so in the log
             _LOG.exception("emulator failed on %s %s", request.method, request.path)
             status = 500
-            return _json(ServiceError(500, "InternalError", _INTERNAL).body(request_id), status=500)
+            return json_response(
+                ServiceError(500, "InternalError", _INTERNAL).body(request_id), status=500
+            )
         finally:
             self.log.close(index, opened, replace(opened, finished=time.monotonic(), status=status))
 
@@ -220,7 +219,7 @@ class EmulatorService:
     ) -> web.StreamResponse:
         headers = await self._prelude(scripted, stream)
         if not stream:
-            return _json(body(), headers=headers)
+            return json_response(body(), headers=headers)
         # Faults strike before the final event at the latest, so the stream is always cut.
         response = web.StreamResponse(status=200, headers=headers)
         response.headers["Content-Type"] = SSE_CONTENT_TYPE
@@ -322,6 +321,13 @@ class EmulatorService:
         answer = rerank_compatible(body, _request_id())
         return await self._plain(request, "rerank", answer)
 
+    async def _tokenize(self, request: web.Request) -> web.StreamResponse:
+        key, _ = authenticate(self.config, request.headers)
+        body = self._body(request)
+        authorize_model(self.config, key, body.get("model"), "text")
+        rid = _request_id()
+        return json_response(tokenize(body, rid), headers={"X-DashScope-Request-Id": rid})
+
     async def _plain(
         self, request: web.Request, kind: str, answer: Mapping[str, Any]
     ) -> web.StreamResponse:
@@ -369,7 +375,7 @@ class EmulatorService:
         )
         shown = f"[{host}]" if ":" in str(host) else host
         data = self.uploads.issue(request.query, key, f"http://{shown}:{port}{OSS_UPLOAD_PATH}")
-        return _json({"request_id": _request_id(), "data": data})
+        return json_response({"request_id": _request_id(), "data": data})
 
     async def _oss_upload(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -394,14 +400,6 @@ class EmulatorService:
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         raise ServiceError(404, "NotFound", "Not found!")
-
-
-def _json(
-    body: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
-) -> web.Response:
-    return web.Response(
-        text=dumps(body), status=status, headers=headers, content_type="application/json"
-    )
 
 
 def _with_last(items: Iterable[T]) -> Iterator[tuple[T, bool]]:

@@ -20,7 +20,6 @@ workspace count under ``"default"``. Without ``limits`` nothing is counted.
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
@@ -32,8 +31,9 @@ from aiohttp import web
 
 from .gate import authenticate
 from .identities import MODELS, EmulatorConfig
+from .requestbody import parse_json
 from .tokenizer import count_tokens
-from .wire import ServiceError, dumps, invalid
+from .wire import ServiceError, invalid, json_response
 
 __all__ = ["DEFAULT_WORKSPACE", "QuotaDesk"]
 
@@ -133,9 +133,9 @@ class QuotaDesk:
     def _admit(self, headers: Mapping[str, str], raw: bytes) -> None:
         try:
             key, workspace = authenticate(self._config, headers)
-            body = json.loads(raw) if raw else None
-        except (ServiceError, ValueError):
-            return  # the endpoint answers these itself, in the service's order
+        except ServiceError:
+            return  # the endpoint answers it itself, in the service's order
+        body = parse_json(raw)  # not JSON: the endpoint answers that too
         if not isinstance(body, Mapping) or not isinstance(body.get("model"), str):
             return
         workspace = workspace or self._config.key_workspace(key) or DEFAULT_WORKSPACE
@@ -200,7 +200,7 @@ class QuotaDesk:
                 key: items[start : start + page_size],
             },
         }
-        return web.Response(text=dumps(body), content_type="application/json")
+        return json_response(body)
 
     def _select(self, names: list[str], query: Mapping[str, str]) -> list[str]:
         exact, fuzzy = query.get("model"), query.get("name", "").lower()

@@ -10,20 +10,16 @@ Qwen count and this "exact" count differ on purpose: tests can tell them apart.
 
 from __future__ import annotations
 
-import json
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from aiohttp import web
-
-from .gate import authenticate, authorize_model
-from .identities import EmulatorConfig
+from .behaviour import message_text
 from .tokenizer import tokens
 from .validate import MISSING_MESSAGES
 from .wire import invalid
 
-__all__ = ["tokenize_handler"]
+__all__ = ["tokenize"]
 
 _VOCAB = 151643  # Qwen's BPE vocabulary size: fake ids stay in the real id range
 
@@ -31,41 +27,22 @@ _VOCAB = 151643  # Qwen's BPE vocabulary size: fake ids stay in the real id rang
 def _text(payload: Mapping[str, Any]) -> str:
     messages = payload.get("messages")
     if isinstance(messages, list) and messages:
-        parts: list[str] = []
-        for message in messages:
-            content = message.get("content") if isinstance(message, Mapping) else None
-            if isinstance(content, list):
-                parts += [str(p.get("text", "")) for p in content if isinstance(p, Mapping)]
-            elif content is not None:
-                parts.append(str(content))
-        return "\n".join(parts)
+        # Read as chat reads them for its usage, so the two counts agree.
+        return "\n".join(message_text(m.get("content")) for m in messages if isinstance(m, Mapping))
     if isinstance(payload.get("prompt"), str) and payload["prompt"]:
         return str(payload["prompt"])
     raise invalid(MISSING_MESSAGES)
 
 
-async def tokenize_handler(
-    config: EmulatorConfig, request_id: Callable[[], str], request: web.Request
-) -> web.StreamResponse:
-    """Answer a tokenization request (auth, workspace and model checked like chat)."""
-    key, _ = authenticate(config, request.headers)
-    raw = await request.read()
-    try:
-        body = json.loads(raw) if raw else None
-    except ValueError:
-        body = None
-    if not isinstance(body, Mapping):
-        raise invalid("Required body invalid, please check the request body format.")
-    authorize_model(config, key, body.get("model"), "text")
+def tokenize(body: Mapping[str, Any], request_id: str) -> dict[str, Any]:
+    """The answer to a tokenization request (the caller has checked key, workspace and model)."""
     payload = body.get("input")
     pieces = tokens(_text(payload if isinstance(payload, Mapping) else {}))
-    rid = request_id()
-    answer = {
+    return {
         "output": {
             "token_ids": [zlib.crc32(p.encode("utf-8")) % _VOCAB for p in pieces],
             "tokens": pieces,
         },
         "usage": {"input_tokens": len(pieces)},
-        "request_id": rid,
+        "request_id": request_id,
     }
-    return web.json_response(answer, headers={"X-DashScope-Request-Id": rid})

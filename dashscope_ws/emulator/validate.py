@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .behaviour import message_text
 from .identities import ModelSpec
 from .wire import ServiceError, invalid
 
@@ -145,14 +146,7 @@ def _check_messages(messages: Any, multimodal: bool) -> list[Mapping[str, Any]]:
 
 
 def _text_of(messages: list[Mapping[str, Any]]) -> str:
-    parts: list[str] = []
-    for message in messages:
-        content = message.get("content")
-        if isinstance(content, str):
-            parts.append(content)
-        elif isinstance(content, list):
-            parts.extend(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
-    return "\n".join(parts)
+    return "\n".join(message_text(message.get("content")) for message in messages)
 
 
 def validate_chat(

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
+
+from aiohttp import web
 
 __all__ = [
     "SSE_CONTENT_TYPE",
     "ServiceError",
     "dumps",
     "error_event",
+    "json_response",
     "new_request_id",
     "result_event",
 ]
@@ -26,6 +30,15 @@ def new_request_id() -> str:
 def dumps(payload: Any) -> str:
     """Compact one-line JSON, non-ASCII kept as is (as the service sends it)."""
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_response(
+    body: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """A JSON answer encoded like the service's (:func:`dumps`: compact, UTF-8 as is)."""
+    return web.Response(
+        text=dumps(body), status=status, headers=headers, content_type="application/json"
+    )
 
 
 def result_event(number: int, payload: Any) -> bytes:

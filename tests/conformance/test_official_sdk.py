@@ -178,3 +178,16 @@ def test_application(sdk: Emulator) -> None:
         )
     )
     assert "".join(c.output.text for c in chunks) == response.output.text
+
+
+def test_tokenization(sdk: Emulator) -> None:
+    response = dashscope.Tokenization.call(
+        model="qwen-plus", messages=[{"role": "user", "content": "你好, world!"}], api_key=MAIN_KEY
+    )
+    assert response.status_code == HTTPStatus.OK
+    assert response.output["tokens"] == ["你", "好", ",", "world", "!"]
+    assert len(response.output["token_ids"]) == 5
+    assert response.usage["input_tokens"] == 5
+    assert sdk.requests[-1].path == "/api/v1/tokenizer"
+    unknown = dashscope.Tokenization.call(model="qwen-nope", messages=MESSAGES, api_key=MAIN_KEY)
+    assert (unknown.status_code, unknown.code) == (400, "InvalidParameter")

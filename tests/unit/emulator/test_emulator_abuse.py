@@ -286,3 +286,54 @@ def test_no_value_anywhere_makes_the_emulator_fail(
             if response.status_code >= 500 or b'"InternalError"' in response.content:
                 failures.append((location, value, response.status_code))
     assert failures == []
+
+
+# The tokenizer and batch creation are read by the same body reader as chat: the same
+# strict-JSON rule (no NaN/Infinity, RFC 8259) and the same deep-nesting answer.
+_TOKENIZE = ("/tokenizer", '{"model":"qwen-plus","input":{"prompt":"Hi"},"parameters":{"x":%s}}')
+_BATCH = ("/batches", '{"endpoint":"/v1/chat/completions","completion_window":"24h","x":%s}')
+
+
+@pytest.mark.parametrize(("path", "template"), [_TOKENIZE, _BATCH])
+@pytest.mark.parametrize("value", ["NaN", "-Infinity"])
+def test_other_endpoints_refuse_non_json_constants_like_chat(
+    emu: Emulator, call: Call, path: str, template: str, value: str
+) -> None:
+    root = emu.url + "/compatible-mode/v1" if path == "/batches" else None
+    body = _service_error(call(path, (template % value).encode(), root=root), 400)
+    assert body["message"] == BAD_BODY
+
+
+@pytest.mark.parametrize("path", ["/tokenizer", "/batches"])
+def test_other_endpoints_answer_deep_nesting_like_chat(
+    emu: Emulator, call: Call, path: str
+) -> None:
+    root = emu.url + "/compatible-mode/v1" if path == "/batches" else None
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert _service_error(call(path, deep, root=root), 400)["message"] == BAD_BODY
+
+
+def test_batch_upload_reads_forms_like_the_oss_host(emu: Emulator) -> None:
+    # One form reader for both upload endpoints: parameter order and header casing do not matter.
+    form = (
+        b'--b\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
+        b'--b\r\ncontent-disposition: form-data; filename="in.jsonl"; name="file"\r\n\r\n'
+        b'{"custom_id":"1"}\n\r\n--b--\r\n'
+    )
+    url, auth = emu.url + "/compatible-mode/v1/files", {"Authorization": f"Bearer {MAIN_KEY}"}
+    sent = {**auth, "Content-Type": "Multipart/Form-Data; boundary=b"}
+    answer = requests.post(url, data=form, headers=sent, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["filename"] == "in.jsonl"
+    content = requests.get(f"{url}/{answer.json()['id']}/content", headers=auth, timeout=30)
+    assert content.content == b'{"custom_id":"1"}\n'
+    plain = requests.post(
+        url, data=b"x", headers={**auth, "Content-Type": "text/plain"}, timeout=30
+    )
+    assert _service_error(plain, 400)["code"] == "InvalidParameter"
+
+
+def test_a_batch_list_limit_that_is_no_number_is_a_400(emu: Emulator) -> None:
+    url = emu.url + "/compatible-mode/v1/batches?limit=many"
+    answer = requests.get(url, headers={"Authorization": f"Bearer {MAIN_KEY}"}, timeout=30)
+    assert _service_error(answer, 400)["code"] == "InvalidParameter"

@@ -227,3 +227,16 @@ def test_usage_counts_with_the_documented_tokenizer(call: Call) -> None:
     usage = call(TEXT_PATH, chat_body("你好, world!")).json()["usage"]
     assert usage["input_tokens"] == 5  # 你 好 , world !
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+
+
+def test_tokenizer_endpoint_counts_what_chat_usage_counts(call: Call) -> None:
+    # Image parts carry no text: neither count may see them.
+    content = [{"image": "https://example.com/a.png"}, {"text": "你好, world!"}, {"text": "Hi"}]
+    messages = [{"role": "system", "content": "Be brief"}, {"role": "user", "content": content}]
+    body = {"model": "qwen-plus", "input": {"messages": messages}, "parameters": {}}
+    answer = call("/tokenizer", body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["output"]["tokens"] == ["Be", "brief", "你", "好", ",", "world", "!", "Hi"]
+    text_only = [messages[0], {"role": "user", "content": "你好, world! Hi"}]
+    usage = call(TEXT_PATH, {**body, "input": {"messages": text_only}}).json()["usage"]
+    assert answer.json()["usage"]["input_tokens"] == usage["input_tokens"] == 8
