@@ -109,6 +109,8 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
         if isinstance(block, TextBlock):
             parts.append(text_part(block.text))
         elif isinstance(block, (ImageBlock, AudioBlock, VideoBlock)):
+            if role == "tool":
+                raise ValueError(_TOOL_MEDIA)
             parts.append(media_block_part(block))
         elif not isinstance(block, (ThinkingBlock, ToolCallBlock, CachePoint)):
             raise ValueError(
@@ -127,6 +129,16 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
         if message.additional_kwargs.get("name"):
             out["name"] = message.additional_kwargs["name"]
     return out
+
+
+# Tool results are documented with text content only (docs "Function calling";
+# dashscope-protocol §1.3): media there is assumed refused by the service, so it fails
+# here, before sending, as in the LangChain adapter (langchain_dashscope_ws._media).
+_TOOL_MEDIA = (
+    "DashScope tool messages take text only: an image, audio or video tool result cannot be "
+    "sent in a tool message; return a text summary from the tool, or send the media in a "
+    "user message after the tool message"
+)
 
 
 def _content(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:

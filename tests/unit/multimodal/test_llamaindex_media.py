@@ -115,3 +115,17 @@ def test_modalities_come_from_the_registry() -> None:
         "text",
         "audio",
     )
+
+
+def test_media_in_a_tool_message_is_a_clear_error() -> None:
+    # The LangChain twin: test_langchain_media.py::test_media_in_a_tool_message_is_a_clear_error.
+    result = ChatMessage(
+        role="tool",
+        blocks=[ImageBlock(url="https://example.test/a.png")],
+        additional_kwargs={"tool_call_id": "c1"},
+    )
+    with pytest.raises(ValueError, match="tool messages take text only"):
+        to_wire_messages([ChatMessage(role="user", content="take a photo"), result],
+                         model="qwen3-vl-plus")  # fmt: skip
+    text = ChatMessage(role="tool", content="sunny", additional_kwargs={"tool_call_id": "c1"})
+    assert to_wire_messages([text], model="qwen3-vl-plus")[0]["content"] == "sunny"
