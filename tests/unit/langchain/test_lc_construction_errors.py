@@ -73,3 +73,13 @@ def test_a_field_in_model_kwargs_is_refused_without_quoting_the_key(name: str) -
     with pytest.raises(ValidationError, match=r"model_kwargs \['workspace'\]") as info:
         _langchain()[name](api_key=KEY, model_kwargs={"workspace": "ws-1"})
     assert not _shows_key(str(info.value))
+
+
+@pytest.mark.parametrize("name", sorted(_langchain()))
+def test_no_key_in_repr_or_dumpd(name: str) -> None:
+    from langchain_core.load import dumpd
+
+    model = _langchain()[name](api_key=KEY)
+    assert model.api_key.get_secret_value() == KEY  # the key is there, only never shown
+    assert not _shows_key(repr(model))
+    assert not _shows_key(str(dumpd(model)))
