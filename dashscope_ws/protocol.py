@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MULTIMODAL_GENERATION_PATH",
     "TEXT_GENERATION_PATH",
+    "TOOL_MEDIA_MESSAGE",
     "HTTPRequest",
     "build_chat_request",
     "content_text",
@@ -66,6 +67,16 @@ __all__ = [
 ]
 
 _ROLES = frozenset({"system", "user", "assistant", "tool", "function"})
+
+# The protocol reference documents ``role: "tool"`` messages with text content only (docs
+# "Function calling"; dashscope-protocol §1.3): media in a tool result is assumed refused by the
+# service, so it is refused here, before sending, for every caller; the adapters check it even
+# earlier (before any upload) with this same text.
+TOOL_MEDIA_MESSAGE = (
+    "DashScope tool messages take text only: an image, audio or video tool result cannot be "
+    "sent in a tool message; return a text summary from the tool, or send the media in a "
+    "user message after the tool message"
+)
 
 
 def generation_path(model: str, endpoint: str | None = None) -> str:
@@ -166,6 +177,8 @@ def _convert_message(
         if role != "assistant":
             raise ValueError(f"messages[{position}] (role {role!r}) needs content")
         content = ""  # an assistant turn that only calls tools
+    if role == "tool" and isinstance(content, list) and not all(map(_is_text_part, content)):
+        raise ValueError(f"messages[{position}]: {TOOL_MEDIA_MESSAGE}")
     out["content"] = _convert_multimodal(content) if multimodal else _convert_text(content)
     if role == "assistant" and out.get("tool_calls"):
         out["tool_calls"] = [_wire_tool_call(call) for call in out["tool_calls"]]

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dashscope_ws.adapters import MEDIA_KINDS, media_part, text_part
+from dashscope_ws.protocol import TOOL_MEDIA_MESSAGE
 
 __all__ = ["content_to_wire"]
 
@@ -51,7 +52,7 @@ def content_to_wire(content: str | list[Any], *, role: str = "user") -> str | li
         elif kind in MEDIA_KINDS or kind in ("input_audio", "file"):
             media, source = _media_source(block, kind)
             if role == "tool":
-                raise ValueError(_TOOL_MEDIA)
+                raise ValueError(TOOL_MEDIA_MESSAGE)
             parts.append(media_part(media, source))
         else:
             raise ValueError(
@@ -60,16 +61,6 @@ def content_to_wire(content: str | list[Any], *, role: str = "user") -> str | li
                 f"blocks holding an image, audio or video)"
             )
     return parts
-
-
-# The protocol reference documents ``role: "tool"`` messages with text content only
-# (docs "Function calling"; dashscope-protocol §1.3): no media in tool results, assumed
-# refused by the service. A clear error beats a 400 from deep inside the request.
-_TOOL_MEDIA = (
-    "DashScope tool messages take text only: an image, audio or video tool result cannot be "
-    "sent in a ToolMessage; return a text summary from the tool, or send the media in a "
-    "HumanMessage after the tool message"
-)
 
 
 def _native_kind(block: Mapping[str, Any]) -> str | None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast, overload
 from langchain_core.language_models import LangSmithParams
 from langchain_core.utils import secret_from_env
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from typing_extensions import Self
 
 from dashscope_ws._adapter_base import HeldClientSettings
 from dashscope_ws._adapter_settings import accepted_arguments, check_arguments, lift_parameters
@@ -81,6 +82,10 @@ class DashScopeClientSettings(HeldClientSettings):
         ('ws-1', '**********')
     """
 
+    # A model-level check (region, base_url, model_kwargs) fails quoting the whole input,
+    # where the key is still a plain string: errors must not show the input at all.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     # validation_alias (not alias) keeps the canonical name in the constructor signature
     # that type checkers derive (dataclass_transform), while still accepting the alias.
     api_key: _APIKey = Field(
@@ -136,6 +141,17 @@ class QwenModelFields(BaseModel):
     """Make ``invoke``/``generate`` go through the stream (``.stream()`` streams regardless)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other wire ``parameters`` sent on every call (e.g. ``{"search_options": {...}}``)."""
+
+    @model_validator(mode="after")
+    def _check_model_kwargs(self) -> Self:
+        # A field (workspace, model, api_key, ...) hidden in model_kwargs would be sent as a
+        # wire parameter or silently override the field: refuse it, for both classes.
+        clash = sorted(set(self.model_kwargs) & (set(type(self).model_fields) | {"stream"}))
+        if clash:
+            raise ValueError(
+                f"model_kwargs {clash} must be passed as constructor arguments, not in model_kwargs"
+            )
+        return self
 
     @property
     def lc_secrets(self) -> dict[str, str]:

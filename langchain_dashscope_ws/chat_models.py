@@ -28,7 +28,6 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import model_validator
 
 from dashscope_ws import tokens, types
 from dashscope_ws._adapter_settings import GenerationFields
@@ -104,15 +103,6 @@ class ChatDashScope(
         ...     name: str
         >>> llm.with_structured_output(Person).invoke("Ada Lovelace")  # doctest: +SKIP
     """
-
-    @model_validator(mode="after")
-    def _check_model_kwargs(self) -> ChatDashScope:
-        clash = sorted(set(self.model_kwargs) & (set(type(self).model_fields) | {"stream"}))
-        if clash:
-            raise ValueError(
-                f"model_kwargs {clash} must be passed as constructor arguments, not in model_kwargs"
-            )
-        return self
 
     # ------------------------------------------------------------------ model profile
 

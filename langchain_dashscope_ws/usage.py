@@ -5,7 +5,8 @@ message (streams carry it on the last chunk only, so a stream counts once), the 
 ``response_metadata["model_name"]`` and the workspace from ``response_metadata`` /
 ``llm_output`` when present, else from the call's ``invocation_params`` (the instance's
 ``workspace`` or a per-call ``workspace=``). LangChain embeddings have no callbacks and no
-usage: count them with ``DashScopeClient(usage_tracker=...)`` in the core.
+usage: count them with ``DashScopeClient(usage_tracker=...)`` in the core. ``Tongyi`` (a
+text LLM) reports DashScope's native ``token_usage`` in ``generation_info`` instead.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 
 from dashscope_ws.usage import UsageTracker
+from dashscope_ws.wire import parse_usage
+from langchain_dashscope_ws._convert import usage_to_metadata
 
 __all__ = ["DashScopeUsageCallbackHandler"]
 
@@ -27,15 +30,17 @@ __all__ = ["DashScopeUsageCallbackHandler"]
 class DashScopeUsageCallbackHandler(BaseCallbackHandler):
     """LangChain callback handler that totals usage per (workspace, model) in a tracker.
 
-    Args:
-        tracker: the tracker to feed (a new one when omitted).
+        Args:
+            tracker: the tracker to feed (a new one when omitted).
 
-    Example:
-        >>> from dashscope_ws.usage import UsageTracker
-        >>> handler = DashScopeUsageCallbackHandler(UsageTracker())
-        >>> # llm.invoke("Hi", config={"callbacks": [handler]}); print(handler.tracker.report())
-        >>> handler.tracker.totals().requests
-        0
+        Example:
+            >>> from dashscope_ws.usage import UsageTracker
+    from dashscope_ws.wire import parse_usage
+    from langchain_dashscope_ws._convert import usage_to_metadata
+            >>> handler = DashScopeUsageCallbackHandler(UsageTracker())
+            >>> # llm.invoke("Hi", config={"callbacks": [handler]}); print(handler.tracker.report())
+            >>> handler.tracker.totals().requests
+            0
     """
 
     run_inline = True  # update from the caller's thread/loop, in order
@@ -57,12 +62,26 @@ class DashScopeUsageCallbackHandler(BaseCallbackHandler):
     ) -> None:
         """Remember the call's model and workspace (``invocation_params``)."""
         params = invocation_params or {}
-        model, workspace = params.get("model"), params.get("workspace")
+        # Tongyi's params name the model `model_name`, as langchain-community's did.
+        model = params.get("model") or params.get("model_name")
+        workspace = params.get("workspace")
         with self._lock:
             self._calls[run_id] = (
                 workspace if isinstance(workspace, str) else None,
                 model if isinstance(model, str) else None,
             )
+
+    def on_llm_start(
+        self,
+        serialized: dict[str, Any],
+        prompts: list[str],
+        *,
+        run_id: UUID,
+        invocation_params: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``Tongyi`` (a text LLM) starts here rather than in ``on_chat_model_start``."""
+        self.on_chat_model_start(serialized, [], run_id=run_id, invocation_params=invocation_params)
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         """Add the usage of every generation of the finished call."""
@@ -72,7 +91,7 @@ class DashScopeUsageCallbackHandler(BaseCallbackHandler):
         for generations in response.generations:
             for generation in generations:
                 message = getattr(generation, "message", None)
-                usage = getattr(message, "usage_metadata", None)
+                usage = getattr(message, "usage_metadata", None) or _tongyi_usage(generation)
                 if not usage:
                     continue
                 metadata = getattr(message, "response_metadata", None) or {}
@@ -103,3 +122,10 @@ class DashScopeUsageCallbackHandler(BaseCallbackHandler):
             reasoning_tokens=int(output_details.get("reasoning") or 0),
             total_tokens=usage.get("total_tokens"),
         )
+
+
+def _tongyi_usage(generation: Any) -> Mapping[str, Any] | None:
+    """``Tongyi``'s usage: DashScope's native ``token_usage`` in ``generation_info`` (a
+    stream carries it on its last chunk only, so it counts once), read like a message's."""
+    info = getattr(generation, "generation_info", None) or {}
+    return usage_to_metadata(parse_usage(info.get("token_usage")))

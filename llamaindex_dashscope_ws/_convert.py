@@ -36,6 +36,7 @@ from dashscope_ws.adapters import (
     wire_tool_choice,
 )
 from dashscope_ws.adapters import parse_tool_arguments as core_parse_tool_arguments
+from dashscope_ws.protocol import TOOL_MEDIA_MESSAGE
 from dashscope_ws.types import ChatChunk, ChatResult, ToolCall, Usage
 from llamaindex_dashscope_ws._media import media_block_part
 
@@ -67,14 +68,6 @@ _ROLE = {
     MessageRole.FUNCTION: "tool",
 }
 
-# The protocol reference documents ``role: "tool"`` messages with text content only
-# (docs "Function calling"; dashscope-protocol §1.3): no media in tool results, assumed
-# refused by the service. The same rule as the LangChain adapter, before any request.
-_TOOL_MEDIA = (
-    "DashScope tool messages take text only: an image, audio or video tool result cannot be "
-    "sent in a tool ChatMessage; return a text summary from the tool, or send the media in a "
-    "user message after the tool message"
-)
 
 # --------------------------------------------------------------------------- requests
 
@@ -120,7 +113,7 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
             parts.append(text_part(block.text))
         elif isinstance(block, (ImageBlock, AudioBlock, VideoBlock)):
             if role == "tool":
-                raise ValueError(_TOOL_MEDIA)
+                raise ValueError(TOOL_MEDIA_MESSAGE)
             parts.append(media_block_part(block))
         elif not isinstance(block, (ThinkingBlock, ToolCallBlock, CachePoint)):
             raise ValueError(

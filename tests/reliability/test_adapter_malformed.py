@@ -110,6 +110,21 @@ def test_langchain_stream_raises(shape: str, entry: str) -> None:
     _raises(lambda: LC_CHAT[entry](llm))
 
 
+# Tongyi (text completion) has the same four entry points over the same core calls.
+TONGYI_CASES = [(shape, entry) for entry in LC_CHAT
+                for shape in (STREAM_SHAPES if "stream" in entry else CHAT_SHAPES)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("shape", "entry"), TONGYI_CASES)
+def test_langchain_tongyi_raises(shape: str, entry: str) -> None:
+    from langchain_dashscope_ws import Tongyi
+
+    payload = (MALFORMED_EVENTS if "stream" in entry else MALFORMED_CHAT)[shape]
+    llm = Tongyi(model="qwen-plus", max_retries=0, **_transports(payload))
+    error = _raises(lambda: LC_CHAT[entry](llm))
+    assert type(error) is APIResponseValidationError
+
+
 @pytest.mark.parametrize("shape", EMBEDDING_SHAPES)
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_langchain_embeddings_raise(shape: str, mode: str) -> None:

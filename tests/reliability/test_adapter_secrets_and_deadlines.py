@@ -3,7 +3,8 @@
 ``test_secrets.py`` and ``test_deadlines.py`` drive ``DashScopeClient``; the adapters add
 their own frames (pydantic models, langchain-core's callback machinery, LlamaIndex's
 dispatcher) and LangChain re-raises every core error as its own class, so each error path
-of the issue is run again through every chat entry point of both frameworks: sync, async,
+of the issue is run again through every chat entry point of both frameworks (LangChain:
+``ChatDashScope`` and ``Tongyi``; LlamaIndex: ``DashScope``): sync, async,
 streamed and async-streamed. The same entry points meet a server that trickles one byte
 every 0.25 s and must end with ``APITimeoutError`` once ``total_timeout`` has passed.
 """
@@ -25,6 +26,7 @@ from dashscope_ws.emulator.script import ScriptedReply
 
 WRONG_KEY = "sk-wrong-adapter-key-that-must-not-leak-456"
 ENTRIES = ["lc-invoke", "lc-ainvoke", "lc-stream", "lc-astream",
+           "tongyi-invoke", "tongyi-ainvoke", "tongyi-stream", "tongyi-astream",
            "li-chat", "li-achat", "li-stream_chat", "li-astream_chat"]  # fmt: skip
 STREAM_ENTRIES = [entry for entry in ENTRIES if "stream" in entry]
 
@@ -35,6 +37,10 @@ def _model(entry: str, settings: dict[str, Any]) -> Any:
         from langchain_dashscope_ws import ChatDashScope
 
         return ChatDashScope(**settings)
+    if entry.startswith("tongyi-"):
+        from langchain_dashscope_ws import Tongyi
+
+        return Tongyi(**settings)
     from llamaindex_dashscope_ws import DashScope
 
     return DashScope(**settings)
@@ -46,8 +52,8 @@ async def _adrain(iterator: Any) -> None:
 
 
 def _call(entry: str, model: Any) -> Callable[[], Any]:
-    if entry.startswith("lc-"):
-        name = entry[3:]
+    if entry.startswith(("lc-", "tongyi-")):  # both LangChain classes take a string
+        name = entry.split("-", 1)[1]
         if name == "stream":
             return lambda: list(model.stream("Hello"))
         if name == "astream":

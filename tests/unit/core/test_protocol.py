@@ -485,3 +485,29 @@ def test_parse_error_carries_retry_after() -> None:
     error = parse_error(429, {"Retry-After": "7"}, b'{"code":"Throttling.RateQuota"}')
     assert isinstance(error, RateLimitError)
     assert error.retry_after == 7.0
+
+
+@pytest.mark.parametrize(
+    "part",
+    [{"image": "https://example.test/a.png"}, {"type": "image", "image": "oss://a.png"},
+     {"audio": "https://example.test/a.wav"}, {"video": ["oss://f1.jpg", "oss://f2.jpg"]}],
+)  # fmt: skip
+def test_media_in_a_tool_result_is_refused_for_every_caller(
+    part: dict[str, Any], config: ClientConfig
+) -> None:
+    # One rule in the core: the adapters check earlier with the same text, a direct
+    # client call (or an adapter's native parts) is stopped here, before anything is sent.
+    messages = [
+        {"role": "user", "content": "take a photo"},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "photo", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": [{"text": "done"}, part]},
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match=r"messages\[2\]: DashScope tool messages take text only"):
+        build_chat_request(
+            config, model="qwen3-vl-plus", messages=messages, parameters={}, stream=False
+        )
+    messages[2]["content"] = [{"text": "done"}, {"type": "text", "text": "42"}]
+    build_chat_request(
+        config, model="qwen3-vl-plus", messages=messages, parameters={}, stream=False
+    )
