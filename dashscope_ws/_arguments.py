@@ -138,3 +138,28 @@ def lift_parameters(
     if key in out:
         out[key] = extra
     return out
+
+
+def refuse_fields_in_extra(
+    owner: str, extra: Mapping[str, Any], key: str, fields: Collection[str]
+) -> None:
+    """Refuse constructor fields hidden in the extra-parameters dict ``key`` of ``owner``.
+
+    A field (``workspace``, ``model``, ``api_key``, ...) given in ``model_kwargs`` /
+    ``additional_kwargs`` would be sent as a wire parameter or silently lose to the field; the
+    same rule for every class of both frameworks.
+
+    Example:
+        >>> try:
+        ...     refuse_fields_in_extra("X", {"workspace": "ws"}, "model_kwargs", {"workspace"})
+        ... except ValueError as error:
+        ...     print(error.args[0][:35])
+        X(): model_kwargs ['workspace'] mus
+    """
+    clash = sorted(set(extra) & (set(fields) | {"stream", "api_key"}))
+    if clash:
+        # ValueError (not ArgumentError, a TypeError): inside a pydantic validator it becomes
+        # the ValidationError LangChain users expect; LlamaIndex raises it as it is.
+        raise ValueError(
+            f"{owner}(): {key} {clash} must be passed as constructor arguments, not in {key}"
+        )

@@ -21,6 +21,7 @@ from typing_extensions import Self
 
 from dashscope_ws._adapter_base import HeldClientSettings
 from dashscope_ws._adapter_settings import accepted_arguments, check_arguments, lift_parameters
+from dashscope_ws._arguments import refuse_fields_in_extra
 from dashscope_ws.adapters import client_settings
 from dashscope_ws.settings import GENERATION_PARAMETERS
 
@@ -146,11 +147,8 @@ class QwenModelFields(BaseModel):
     def _check_model_kwargs(self) -> Self:
         # A field (workspace, model, api_key, ...) hidden in model_kwargs would be sent as a
         # wire parameter or silently override the field: refuse it, for both classes.
-        clash = sorted(set(self.model_kwargs) & (set(type(self).model_fields) | {"stream"}))
-        if clash:
-            raise ValueError(
-                f"model_kwargs {clash} must be passed as constructor arguments, not in model_kwargs"
-            )
+        owner, fields = type(self).__name__, type(self).model_fields
+        refuse_fields_in_extra(owner, self.model_kwargs, "model_kwargs", fields)
         return self
 
     @property

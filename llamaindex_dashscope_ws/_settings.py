@@ -68,10 +68,15 @@ class DashScopeClientSettings(HeldClientSettings):
     _extra_arguments: ClassVar[tuple[str, ...]] = ("api_key",)
 
     def __init__(self, **data: Any) -> None:
-        data = check_arguments(type(self).__name__, data, self._arguments())
+        data = self._normalise(check_arguments(type(self).__name__, data, self._arguments()))
         api_key = data.pop("api_key", None)
         super().__init__(**data)
         self._set_api_key(api_key)
+
+    @classmethod
+    def _normalise(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """Constructor arguments after spelling checks; a class may lift or refuse more."""
+        return data
 
     @classmethod
     def _arguments(cls) -> frozenset[str]:

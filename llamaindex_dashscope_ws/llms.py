@@ -41,7 +41,8 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import Model
 
-from dashscope_ws._adapter_settings import GenerationFields
+from dashscope_ws._adapter_settings import GenerationFields, lift_parameters
+from dashscope_ws._arguments import refuse_fields_in_extra
 from dashscope_ws._chat import EndpointField
 from dashscope_ws.models import lookup
 from dashscope_ws.settings import GENERATION_PARAMETERS
@@ -139,6 +140,16 @@ class DashScope(
         if model is not None:
             kwargs["model"] = model
         super().__init__(**kwargs)
+
+    @classmethod
+    def _normalise(cls, data: dict[str, Any]) -> dict[str, Any]:
+        # The LangChain classes' model_kwargs rule, for additional_kwargs: a declared parameter
+        # moves to its validated field ({"temperature": 5} is refused like temperature=5), and
+        # a field hidden there (workspace, model, ...) is an error, not silently dropped.
+        data = lift_parameters(cls.__name__, data, "additional_kwargs", _PARAMETER_FIELDS)
+        extra = data.get("additional_kwargs") or {}
+        refuse_fields_in_extra(cls.__name__, extra, "additional_kwargs", cls.model_fields)
+        return data
 
     @classmethod
     def class_name(cls) -> str:
