@@ -34,6 +34,7 @@ from dashscope_ws._adapter_settings import GenerationFields
 from dashscope_ws._chat import EndpointField
 from dashscope_ws.adapters import json_schema_response_format, wire_tool_choice
 from dashscope_ws.models import lookup
+from dashscope_ws.wire import content_text
 from langchain_dashscope_ws._convert import (
     StreamConverter,
     message_to_wire,
@@ -67,6 +68,10 @@ class _Call:
 
     def kwargs(self) -> dict[str, Any]:
         return {"model": self.model, "workspace": self.workspace, **self.parameters}
+
+    def inputs(self) -> list[str]:
+        """The user turns' texts: a blank one makes a length error a bad request (errors.py)."""
+        return [content_text(m.get("content")) for m in self.messages if m["role"] == "user"]
 
 
 class ChatDashScope(
@@ -188,7 +193,7 @@ class ChatDashScope(
         **kwargs: Any,
     ) -> ChatResult:
         call = self._prepare(messages, stop, kwargs)
-        with translate_errors():
+        with translate_errors(call.inputs()):
             result = self._get_client().chat(call.messages, **call.kwargs())
         return self._chat_result(result, call.model)
 
@@ -200,7 +205,7 @@ class ChatDashScope(
         **kwargs: Any,
     ) -> ChatResult:
         call = self._prepare(messages, stop, kwargs)
-        with translate_errors():
+        with translate_errors(call.inputs()):
             result = await self._get_client().achat(call.messages, **call.kwargs())
         return self._chat_result(result, call.model)
 
@@ -215,7 +220,7 @@ class ChatDashScope(
         converter = StreamConverter(model=call.model)
         # `with`: the connection is released if the consumer stops early.
         with (
-            translate_errors(),
+            translate_errors(call.inputs()),
             self._get_client().stream_chat(call.messages, **call.kwargs()) as stream,
         ):
             for chunk in stream:
@@ -232,7 +237,7 @@ class ChatDashScope(
     ) -> AsyncIterator[ChatGenerationChunk]:
         call = self._prepare(messages, stop, kwargs)
         converter = StreamConverter(model=call.model)
-        with translate_errors():
+        with translate_errors(call.inputs()):
             async with self._get_client().astream_chat(call.messages, **call.kwargs()) as stream:
                 async for chunk in stream:
                     yield converter.generation(chunk)
