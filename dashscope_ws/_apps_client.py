@@ -7,7 +7,7 @@ decoder factory for streams) send them and retry.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from ._calls import _header
@@ -32,8 +32,9 @@ from .types import Usage
 if TYPE_CHECKING:
     from .config import ClientConfig
     from .settings import UsageSink
+    from .streams import AsyncStream, Stream
 
-__all__ = ["AppMethods", "AppStream", "AsyncAppStream", "record_app_usage"]
+__all__ = ["AppMethods", "record_app_usage"]
 
 T = TypeVar("T")
 
@@ -57,38 +58,16 @@ class _Decoder(Protocol):
     def close(self) -> list[AppChunk]: ...
 
 
-class AppStream(Protocol):
-    """What ``stream_app_completion`` returns: the core's ``Stream`` of :class:`AppChunk`."""
-
-    def __iter__(self) -> Iterator[AppChunk]: ...
-
-    def __enter__(self) -> AppStream: ...
-
-    def __exit__(self, *exc_info: object) -> None: ...
-
-    def close(self) -> None: ...
-
-    @property
-    def request_id(self) -> str | None: ...
-
-
-class AsyncAppStream(Protocol):
-    """What ``astream_app_completion`` returns: the core's ``AsyncStream`` of :class:`AppChunk`."""
-
-    def __aiter__(self) -> AsyncIterator[AppChunk]: ...
-
-    @property
-    def request_id(self) -> str | None: ...
-
-
 class _StreamingHost(Protocol):
     """The core's stream contract (``_stream(request, new_decoder)`` returns a stream object)."""
 
-    def _stream(self, request: HTTPRequest, new_decoder: Callable[[], _Decoder]) -> AppStream: ...
+    def _stream(
+        self, request: HTTPRequest, new_decoder: Callable[[], _Decoder]
+    ) -> Stream[AppChunk]: ...
 
     def _astream(
         self, request: HTTPRequest, new_decoder: Callable[[], _Decoder]
-    ) -> AsyncAppStream: ...
+    ) -> AsyncStream[AppChunk]: ...
 
 
 def _app_parser(raw: _Raw) -> AppResult:
@@ -243,7 +222,7 @@ class AppMethods:
         incremental_output: bool = True,
         workspace: str | None = None,
         **options: Any,
-    ) -> AppStream:
+    ) -> Stream[AppChunk]:
         """Stream an app's answer as :class:`~dashscope_ws.apps.AppChunk` deltas.
 
         ``incremental_output=False`` asks the service for cumulative snapshots; chunks are
@@ -263,7 +242,7 @@ class AppMethods:
         incremental_output: bool = True,
         workspace: str | None = None,
         **options: Any,
-    ) -> AsyncAppStream:
+    ) -> AsyncStream[AppChunk]:
         """Async :meth:`stream_app_completion`."""
         request = self._app_request(app_id, True, {**_call_options(locals()), **options})
         host = cast(_StreamingHost, self)

@@ -281,12 +281,14 @@ class ChatDashScopeApp(DashScopeClientSettings, BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         request = self._request(messages, {"stop": stop, **kwargs})
+        # `async with`: an early stop releases the connection now, as the sync path does.
         with translate_errors():
-            async for chunk in self._get_client().astream_app_completion(**request):
-                generation = self._chunk(chunk, request["app_id"])
-                if run_manager is not None:
-                    await run_manager.on_llm_new_token(chunk.text, chunk=generation)
-                yield generation
+            async with self._get_client().astream_app_completion(**request) as stream:
+                async for chunk in stream:
+                    generation = self._chunk(chunk, request["app_id"])
+                    if run_manager is not None:
+                        await run_manager.on_llm_new_token(chunk.text, chunk=generation)
+                    yield generation
 
 
 def _document(node: RetrievedNode) -> Document:

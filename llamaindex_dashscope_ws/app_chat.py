@@ -145,9 +145,10 @@ class DashScopeAppChatEngine(_Owned, BaseChatEngine):
 
         async def deltas() -> AsyncGenerator[ChatResponse, None]:
             accumulator = AppAccumulator()
-            async for chunk in client.astream_app_completion(self.app_id, **request):
-                accumulator.add(chunk)
-                yield ChatResponse(message=ChatMessage(role="assistant"), delta=chunk.text)
+            async with client.astream_app_completion(self.app_id, **request) as stream:
+                async for chunk in stream:  # `async with`: an early stop releases the connection
+                    accumulator.add(chunk)
+                    yield ChatResponse(message=ChatMessage(role="assistant"), delta=chunk.text)
             self._finish(accumulator, sources)
 
         response = StreamingAgentChatResponse(achat_stream=deltas(), source_nodes=sources)

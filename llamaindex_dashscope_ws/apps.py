@@ -202,9 +202,10 @@ class DashScopeAppQueryEngine(_Owned, BaseQueryEngine):
         async def texts() -> AsyncGenerator[str, None]:
             accumulator = AppAccumulator()
             stream = client.astream_app_completion(self.app_id, **self._request(query_bundle))
-            async for chunk in stream:
-                accumulator.add(chunk)
-                yield chunk.text
+            async with stream:  # an early stop releases the connection now, as in sync
+                async for chunk in stream:
+                    accumulator.add(chunk)
+                    yield chunk.text
             self._finish(accumulator, sources, metadata)
 
         return AsyncStreamingResponse(response_gen=texts(), source_nodes=sources, metadata=metadata)
