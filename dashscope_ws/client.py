@@ -43,7 +43,7 @@ from .retrieval import (
     merge_embedding_batches,
 )
 from .retry import RetryPolicy
-from .streams import AsyncStream, Decoder, Stream, make_driver
+from .streams import AsyncStream, Decoder, Stream, _Driver
 from .types import EmbeddingResult, RerankResult
 from .workspace import WorkspaceMethods
 
@@ -200,9 +200,9 @@ class DashScopeClient(ChatMethods, WorkspaceMethods, AppMethods, UploadMethods, 
             call.record(self.usage_tracker, result, kind)
             return result
 
-    def _driver(self, request: HTTPRequest, new_decoder: Callable[[], Decoder[T]]) -> Any:
+    def _driver(self, request: HTTPRequest, new_decoder: Callable[[], Decoder[T]]) -> _Driver[T]:
         request = self._prepared(request)
-        return make_driver(request, new_decoder, self.config, self.retry_policy, self.usage_tracker)
+        return _Driver(request, new_decoder, self.config, self.retry_policy, self.usage_tracker)
 
     def _stream(self, request: HTTPRequest, new_decoder: Callable[[], Decoder[T]]) -> Stream[T]:
         """A stream of ``new_decoder()``'s items; sent on first iteration, retried until then."""
