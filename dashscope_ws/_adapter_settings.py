@@ -30,6 +30,7 @@ from dashscope_ws._arguments import (
 )
 from dashscope_ws._closeable import Closeable
 from dashscope_ws.client import DashScopeClient
+from dashscope_ws.config import SecretStr
 from dashscope_ws.settings import CONNECTION_SETTINGS, GENERATION_PARAMETERS, Parameter
 
 __all__ = [
@@ -210,11 +211,17 @@ class ClientHolder:
 
     def get(self, settings: Mapping[str, Any]) -> DashScopeClient:
         """The client for ``settings``, built on first use or when they changed."""
-        wanted = dict(settings)
+        # The key wrapped at once (LangChain hands it over in clear): neither this frame's
+        # locals nor the settings kept for comparison hold it when building the client fails.
+        key = settings.get("api_key")
+        plain = isinstance(key, str)
+        wanted = {**settings, "api_key": SecretStr(key) if isinstance(key, str) else key}
+        del settings, key
         with self._lock:
             stale = self._client if self._settings != wanted else None
             if self._client is None or stale is not None:
-                self._client = DashScopeClient(**wanted)
+                # The client gets the key as it was given (it wraps a plain one itself).
+                self._client = DashScopeClient(**_as_given(wanted, plain))
                 self._settings = wanted
             client = self._client
         if stale is not None:
@@ -255,6 +262,12 @@ class ClientHolder:
     def __repr__(self) -> str:
         # Never the settings: they hold the API key.
         return f"ClientHolder(built={self.built})"
+
+
+def _as_given(settings: dict[str, Any], plain: bool) -> dict[str, Any]:
+    if not plain:
+        return settings
+    return {**settings, "api_key": settings["api_key"].get_secret_value()}
 
 
 class ClientLifecycle(Closeable):

@@ -65,6 +65,9 @@ def is_loopback(host: str) -> bool:
 def secret_key(value: str | SecretStr | None) -> SecretStr:
     """Wrap the key at once (no plain key in frame locals) and check it can be sent."""
     secret = value if isinstance(value, SecretStr) else SecretStr(value or "")
+    # The plain value leaves this frame's locals before anything can raise: a traceback
+    # printer (``--showlocals``, Sentry) would show it, and a refused key is mostly real.
+    del value
     # Checked through the wrapper: the error messages never echo the key.
     if not secret.get_secret_value().strip():
         raise ValueError("no DashScope API key: pass api_key=... or set DASHSCOPE_API_KEY")

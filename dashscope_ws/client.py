@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._adaptive import MAXIMUM, ONE_ATTEMPT, AdaptiveConcurrency, gated
+from ._adaptive import MAXIMUM, AdaptiveConcurrency, gated
 from ._apps_client import AppMethods
 from ._calls import Call
 from ._chat_client import ChatMethods
@@ -43,7 +43,7 @@ from .retrieval import (
     merge_embedding_batches,
 )
 from .retry import RetryPolicy
-from .streams import AsyncStream, Decoder, Stream, make_driver
+from .streams import AsyncStream, Decoder, Stream, _Driver
 from .types import EmbeddingResult, RerankResult
 from .workspace import WorkspaceMethods
 
@@ -184,11 +184,10 @@ class DashScopeClient(ChatMethods, WorkspaceMethods, AppMethods, UploadMethods, 
         *,
         kind: str | None = None,
         sign: bool = True,
-        policy: RetryPolicy | None = None,
     ) -> T:
-        """Async :meth:`_call` (``policy`` overrides the client's retry policy)."""
+        """Async :meth:`_call`."""
         request = self._prepared(request, sign)
-        call = Call(request, policy or self.retry_policy)
+        call = Call(request, self.retry_policy)
         while True:
             call.start()
             try:
@@ -201,9 +200,9 @@ class DashScopeClient(ChatMethods, WorkspaceMethods, AppMethods, UploadMethods, 
             call.record(self.usage_tracker, result, kind)
             return result
 
-    def _driver(self, request: HTTPRequest, new_decoder: Callable[[], Decoder[T]]) -> Any:
+    def _driver(self, request: HTTPRequest, new_decoder: Callable[[], Decoder[T]]) -> _Driver[T]:
         request = self._prepared(request)
-        return make_driver(request, new_decoder, self.config, self.retry_policy, self.usage_tracker)
+        return _Driver(request, new_decoder, self.config, self.retry_policy, self.usage_tracker)
 
     def _stream(self, request: HTTPRequest, new_decoder: Callable[[], Decoder[T]]) -> Stream[T]:
         """A stream of ``new_decoder()``'s items; sent on first iteration, retried until then."""
@@ -292,8 +291,19 @@ class DashScopeClient(ChatMethods, WorkspaceMethods, AppMethods, UploadMethods, 
         gate = adaptive.gate()
 
         async def run(request: HTTPRequest, parse: Parser[EmbeddingBatch]) -> EmbeddingBatch:
+            # One Call per batch: gated() retries through it, so each attempt is logged once.
+            request = self._prepared(request)
             call = Call(request, self.retry_policy)
-            return await gated(gate, call, lambda: self._acall(request, parse, policy=ONE_ATTEMPT))
+
+            async def attempt() -> EmbeddingBatch:
+                call.start()
+                raw = await self._async.send(request)
+                result = parse(raw)
+                call.answered(raw, result)
+                call.record(self.usage_tracker, result)
+                return result
+
+            return await gated(gate, call, attempt)
 
         tasks = [asyncio.ensure_future(run(req, parse)) for req, parse in plan]
         try:

@@ -184,9 +184,9 @@ class ClientConfig:
                     return environment[var]
             return None
 
-        # Wrapped at once: no frame below holds the plain key.
-        secret = secret_key(pick("api_key", "DASHSCOPE_API_KEY"))
-        settings.pop("api_key", None)
+        # Out of ``settings`` before it is checked, and wrapped at once: when a key is
+        # refused, no frame of the traceback holds it in clear text.
+        secret = secret_key(_pop_key(settings, environment))
 
         ws = pick("workspace", "DASHSCOPE_WORKSPACE", "DASHSCOPE_WORKSPACE_ID")
         if ws is not None:
@@ -356,6 +356,12 @@ class _Environment:
 
     def __repr__(self) -> str:
         return "<environment>"
+
+
+def _pop_key(settings: ClientSettings, environment: _Environment) -> Any:
+    """The given key (taken out of ``settings``), else ``DASHSCOPE_API_KEY``."""
+    given = settings.pop("api_key", None)
+    return given if given is not None else environment.get("DASHSCOPE_API_KEY") or None
 
 
 def _default(value: Any, default: Any) -> Any:

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 if TYPE_CHECKING:
     from .config import SecretStr
-    from .transports import AsyncTransport, Transport
     from .types import Usage
 
 __all__ = [
@@ -73,14 +72,6 @@ class ClientSettings(TypedDict, total=False):
     verify: bool | str | None
     trust_env: bool | None
     max_connections: int | None
-
-
-class ClientObjects(TypedDict, total=False):
-    """Objects (not settings) a client is given: never resolved, never compared."""
-
-    transport: Transport | None
-    async_transport: AsyncTransport | None
-    usage_tracker: UsageSink | None
 
 
 @dataclass(frozen=True)

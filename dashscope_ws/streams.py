@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from ._closeable import AsyncContext, SyncContext
 from .accumulate import ChatAccumulator
@@ -272,8 +272,3 @@ class AsyncChatStream(_ChatMixin, AsyncStream[ChatChunk]):
         async for _ in self:
             pass
         return self._result()
-
-
-def make_driver(*args: Any) -> _Driver[Any]:
-    """Build the shared per-stream state (used by the client)."""
-    return _Driver(*args)

@@ -170,6 +170,14 @@ def _answer(value: Any) -> MockResponse:
     raise TypeError(f"a mock handler returns a MockResponse or a JSON body, not {type(value)}")
 
 
+def _stream_body(answer: MockResponse) -> Iterable[bytes]:
+    """A streamed answer's chunks; a non-200 answer raises its mapped error, as on the wire."""
+    if answer.status != 200:
+        raw = answer.raw()
+        raise parse_error(raw.status, raw.headers, raw.body)
+    return answer.pieces()
+
+
 class MockTransport:
     """A :class:`Transport` answering from ``handler(MockRequest) -> MockResponse | dict``.
 
@@ -199,11 +207,7 @@ class MockTransport:
 
     @contextmanager
     def stream(self, request: HTTPRequest) -> Iterator[Iterator[bytes]]:
-        answer = self._respond(request)
-        if answer.status != 200:
-            raw = answer.raw()
-            raise parse_error(raw.status, raw.headers, raw.body)
-        yield iter(answer.pieces())
+        yield iter(_stream_body(self._respond(request)))
 
     def close(self) -> None:
         """Nothing to release."""
@@ -233,13 +237,10 @@ class AsyncMockTransport:
 
     @asynccontextmanager
     async def stream(self, request: HTTPRequest) -> AsyncIterator[AsyncIterator[bytes]]:
-        answer = await self._respond(request)
-        if answer.status != 200:
-            raw = answer.raw()
-            raise parse_error(raw.status, raw.headers, raw.body)
+        pieces = _stream_body(await self._respond(request))
 
         async def chunks() -> AsyncIterator[bytes]:
-            for piece in answer.pieces():
+            for piece in pieces:
                 yield piece
 
         yield chunks()

@@ -132,6 +132,15 @@ def test_no_key_on_401(entry: str, dashscope_emulator: Emulator) -> None:
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
+def test_no_key_when_the_key_is_refused(entry: str) -> None:
+    # A trailing "\r" (a Windows .env file): refused when the client is built, and the
+    # mostly real key is in no frame of the traceback (LangChain hands it over in clear).
+    error = adapter_raised(entry, api_key=WRONG_KEY + "\r", base_url="http://127.0.0.1:9")
+    assert "cannot be sent" in str(error), repr(error)
+    assert exception_leaks(error, WRONG_KEY) == []
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
 def test_no_key_on_connection_refused(entry: str) -> None:
     error = adapter_raised(entry, api_key=WRONG_KEY, base_url=f"http://127.0.0.1:{free_port()}")
     assert "ConnectionError" in type(error).__name__, repr(error)

@@ -12,6 +12,7 @@ import pytest
 from reliability_tools import exception_leaks, free_port, raised, raw_server, read_request
 
 from dashscope_ws import DashScopeClient, DashScopeError, RetryPolicy
+from dashscope_ws.config import ClientConfig
 from dashscope_ws.emulator import MAIN_KEY, Emulator
 from dashscope_ws.emulator.script import ScriptedReply
 from dashscope_ws.http import HTTPRequest, MaskedHeader
@@ -100,6 +101,23 @@ def test_key_that_cannot_be_sent_is_refused_without_echo() -> None:
         DashScopeClient(api_key=key, base_url="http://127.0.0.1:9")
     assert "sk-abc" not in str(info.value)
     assert exception_leaks(info.value, "sk-abc") == []
+
+
+# A key refused for a stray character is mostly the real key: no frame may hold it.
+REFUSED = "sk-refused-but-real-123"
+
+
+def test_a_refused_environment_key_is_in_no_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", REFUSED + "\r")  # a Windows .env file
+    with pytest.raises(ValueError, match="cannot be sent") as info:
+        DashScopeClient(base_url="http://127.0.0.1:9")
+    assert exception_leaks(info.value, REFUSED) == []
+
+
+def test_a_refused_plain_key_given_to_resolve_is_in_no_frame() -> None:
+    with pytest.raises(ValueError, match="cannot be sent") as info:
+        ClientConfig.resolve(api_key=REFUSED + "\u200b", env={})
+    assert exception_leaks(info.value, REFUSED) == []
 
 
 def test_request_and_header_maps_print_masked() -> None:

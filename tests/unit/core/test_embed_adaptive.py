@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+import pytest
 from client_modes import make_client_fixture  # noqa: F401
 
-from dashscope_ws import DashScopeClient
+from dashscope_ws import AsyncMockTransport, DashScopeClient, MockResponse, RetryPolicy
 from dashscope_ws._adaptive import INITIAL
 from dashscope_ws.emulator import Emulator
 from dashscope_ws.emulator.script import RecordedRequest, ScriptedReply
@@ -101,3 +103,23 @@ async def test_the_learned_limit_is_the_clients_and_shrinks_on_429(
     finally:
         await client.aclose()
     assert len(result.embeddings) == 30
+
+
+async def test_each_attempt_of_a_batch_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    answers = [
+        MockResponse(503, body={"code": "ServiceUnavailable", "message": "busy"}),
+        {"output": {"embeddings": [{"text_index": 0, "embedding": [0.5]}]}},
+    ]
+    client = DashScopeClient(
+        api_key="sk-test",
+        async_transport=AsyncMockTransport(lambda request: answers.pop(0)),
+        retry_policy=RetryPolicy(1, base_delay=0, jitter=0),
+    )
+    caplog.set_level(logging.DEBUG, logger="dashscope_ws")
+    result = await client.aembed(["a"], model=MODEL)
+    assert result.embeddings == [[0.5]]
+    attempts = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert [m.split("status=")[1].split()[0] for m in attempts] == ["503", "200"]
+    assert sum("retrying" in r.getMessage() for r in caplog.records) == 1
