@@ -27,12 +27,10 @@ from typing import TypeVar
 from ._calls import Call
 from .errors import DashScopeError, RateLimitError
 from .ratelimit import AIMDLimiter, AsyncGate
-from .retry import RetryPolicy
 
-__all__ = ["INITIAL", "MAXIMUM", "ONE_ATTEMPT", "AdaptiveConcurrency", "gated"]
+__all__ = ["INITIAL", "MAXIMUM", "AdaptiveConcurrency", "gated"]
 
 T = TypeVar("T")
-ONE_ATTEMPT = RetryPolicy(0)
 """The policy of a gated attempt: :func:`gated` retries, outside the gate."""
 
 INITIAL = 32

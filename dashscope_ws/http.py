@@ -16,6 +16,8 @@ Nothing here does I/O. Two rules live here so that every transport (``requests``
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import urllib.request
 from collections.abc import Mapping
@@ -139,6 +141,13 @@ class HTTPRequest:
         # Never the key: a request sent elsewhere gets the receiving client's key.
         fields = (self.method, self.url, dict(self.headers), self.json, None, self.body)
         return (HTTPRequest, fields)
+
+    def __copy__(self) -> HTTPRequest:
+        # copy.copy would otherwise use __reduce__ and silently drop the key.
+        return dataclasses.replace(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> HTTPRequest:
+        return dataclasses.replace(self, headers=dict(self.headers), json=copy.deepcopy(self.json))
 
     def wire_headers(self, *, reveal: bool = True) -> dict[str, str]:
         """The headers to send: ``headers`` plus ``Authorization`` (masked in ``repr``).

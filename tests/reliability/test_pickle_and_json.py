@@ -73,3 +73,20 @@ def test_input_that_cannot_be_json_is_refused_before_sending(
         call()
     assert isinstance(info.value, ValueError)
     assert sent == []  # nothing sent, nothing retried
+
+
+def test_a_copied_request_keeps_its_key_while_a_pickled_one_drops_it() -> None:
+    import copy
+    import pickle
+
+    from dashscope_ws.config import SecretStr
+    from dashscope_ws.http import HTTPRequest
+
+    request = HTTPRequest(
+        "POST", "https://h/api/v1/x", {"A": "b"}, {"m": [1]}, api_key=SecretStr("sk-copy")
+    )
+    for twin in (copy.copy(request), copy.deepcopy(request)):
+        assert twin == request
+        assert twin.wire_headers()["Authorization"] == "Bearer sk-copy"
+    assert copy.deepcopy(request).json is not request.json
+    assert pickle.loads(pickle.dumps(request)).api_key is None  # noqa: S301 (our own bytes)
