@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 from typing_extensions import Self
 
 from dashscope_ws._adapter_settings import (
@@ -23,10 +23,11 @@ from dashscope_ws._adapter_settings import (
     ConnectionFields,
     fill_location,
 )
+from dashscope_ws._chat import EndpointName
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.config import validate_workspace
 
-__all__ = ["HeldClientSettings"]
+__all__ = ["EndpointField", "HeldClientSettings"]
 
 
 class HeldClientSettings(ClientLifecycle, ConnectionFields):
@@ -76,3 +77,19 @@ class HeldClientSettings(ClientLifecycle, ConnectionFields):
         copied = super().__copy__()
         copied._client_holder = self._client_holder.fresh()
         return copied
+
+
+class EndpointField(BaseModel):
+    """The adapters' ``endpoint`` field (one declaration for LangChain and LlamaIndex).
+
+    Example:
+        >>> EndpointField(endpoint="multimodal").endpoint
+        'multimodal'
+    """
+
+    endpoint: EndpointName | None = Field(
+        default=None,
+        description="Force the generation endpoint ('text', 'multimodal', 'compatible') for a "
+        "model the registry does not know yet; also per call (endpoint=...). Default: the "
+        "registry's, with the url-error safety net.",
+    )

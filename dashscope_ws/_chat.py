@@ -18,8 +18,6 @@ import dataclasses
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from pydantic import BaseModel, Field
-
 from ._media import local_media
 from .errors import APIStatusError, DashScopeError
 from .models import _fallback_path, generation_endpoint, remember_endpoint
@@ -38,7 +36,6 @@ if TYPE_CHECKING:
 __all__ = [
     "AsyncUploadingChatStream",
     "ChatBuild",
-    "EndpointField",
     "EndpointName",
     "RoutedDriver",
     "UploadingChatStream",
@@ -46,22 +43,6 @@ __all__ = [
 
 EndpointName = Literal["text", "multimodal", "compatible"]
 """The ``endpoint=`` values the client and both adapters accept."""
-
-
-class EndpointField(BaseModel):
-    """The adapters' ``endpoint`` field (one declaration for LangChain and LlamaIndex).
-
-    Example:
-        >>> EndpointField(endpoint="multimodal").endpoint
-        'multimodal'
-    """
-
-    endpoint: EndpointName | None = Field(
-        default=None,
-        description="Force the generation endpoint ('text', 'multimodal', 'compatible') for a "
-        "model the registry does not know yet; also per call (endpoint=...). Default: the "
-        "registry's, with the url-error safety net.",
-    )
 
 
 Build = Callable[[str], "HTTPRequest"]

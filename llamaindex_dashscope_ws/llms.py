@@ -43,7 +43,7 @@ from llama_index.core.types import Model
 
 from dashscope_ws._adapter_settings import GenerationFields, lift_parameters
 from dashscope_ws._arguments import refuse_fields_in_extra
-from dashscope_ws._chat import EndpointField
+from dashscope_ws._adapter_base import EndpointField
 from dashscope_ws.models import lookup
 from dashscope_ws.settings import GENERATION_PARAMETERS
 from llamaindex_dashscope_ws._convert import (
