@@ -30,8 +30,8 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
 from dashscope_ws import tokens, types
-from dashscope_ws._adapter_settings import GenerationFields
 from dashscope_ws._adapter_base import EndpointField
+from dashscope_ws._adapter_settings import GenerationFields
 from dashscope_ws.adapters import json_schema_response_format, wire_tool_choice
 from dashscope_ws.models import lookup
 from dashscope_ws.wire import content_text
