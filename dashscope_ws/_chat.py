@@ -15,7 +15,15 @@ construction, so ``astream_chat`` can upload with ``await``): :class:`UploadingC
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ._media import local_media
@@ -162,11 +170,12 @@ class RoutedDriver(_Driver[ChatChunk]):
             return 0.0  # not a retry: the same request on the path that serves the model
         return super().backoff(error)
 
-    def seen(self, items: list[ChatChunk]) -> list[ChatChunk]:
-        if items and self._switched and not self._learned:
-            self._learned = True
+    def seen(self, items: Iterable[ChatChunk]) -> Iterable[ChatChunk]:
+        items = super().seen(items)
+        if self.yielded and self._switched and not self._learned:
+            self._learned = True  # the other path gave output: remember it
             remember_endpoint(self.model, self.path)
-        return super().seen(items)
+        return items
 
 
 class UploadingChatStream(ChatStream):

@@ -13,7 +13,7 @@ from .http import RawResponse
 from .protocol import parse_chat_response
 from .rerank import parse_rerank_response
 from .retrieval import EmbeddingBatch, parse_embedding_response
-from .sse import ChatStreamDecoder
+from .sse import ChatStreamDecoder, Pulled
 from .types import ChatResult, RerankResult
 
 __all__ = ["chat_decoder", "chat_parser", "embedding_parser", "rerank_parser"]
@@ -22,8 +22,8 @@ T = TypeVar("T")
 Parser = Callable[[RawResponse], T]
 
 
-def chat_decoder(model: str) -> Callable[[], ChatStreamDecoder]:
-    return lambda: ChatStreamDecoder(model=model)
+def chat_decoder(model: str) -> Callable[[], Pulled]:
+    return lambda: Pulled(ChatStreamDecoder(model=model))
 
 
 def chat_parser(model: str) -> Parser[ChatResult]:

@@ -19,8 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+)
+from itertools import chain
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from ._closeable import AsyncContext, SyncContext
 from .accumulate import ChatAccumulator
@@ -38,14 +46,20 @@ if TYPE_CHECKING:
 __all__ = ["AsyncChatStream", "AsyncStream", "ChatStream", "Decoder", "Stream"]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+_NOTHING: Any = object()
 
 
-class Decoder(Protocol[T]):
-    """Turns body bytes into items; ``close()`` raises if the body ended too early."""
+class Decoder(Protocol[T_co]):
+    """Turns body bytes into items; ``close()`` raises if the body ended too early.
 
-    def feed(self, data: bytes) -> list[T]: ...
+    ``feed`` may return a list or an iterator that decodes as it is consumed (the chat
+    stream's does, see :class:`dashscope_ws.sse.Pulled`).
+    """
 
-    def close(self) -> list[T]: ...
+    def feed(self, data: bytes) -> Iterable[T_co]: ...
+
+    def close(self) -> Iterable[T_co]: ...
 
 
 class _Driver(Generic[T]):
@@ -81,15 +95,20 @@ class _Driver(Generic[T]):
         self._attempt = self.call.start()
         return self.new_decoder()
 
-    def seen(self, items: list[T]) -> list[T]:
+    def seen(self, items: Iterable[T]) -> Iterable[T]:
         """Track the first item, the request id and the deadlines after a read."""
-        if items:
-            self.yielded = True
-            if self.request_id is None:
-                self.request_id = getattr(items[0], "request_id", None)
         now = time.monotonic()
-        if not self.yielded and now - self._attempt > self.first_deadline:
-            raise APITimeoutError(f"no stream event within total_timeout={self.first_deadline:g}s")
+        if not self.yielded:
+            items = iter(items)
+            first = next(items, _NOTHING)  # decodes one item, not the whole read
+            if first is not _NOTHING:
+                self.yielded = True
+                self.request_id = self.request_id or getattr(first, "request_id", None)
+                items = chain((first,), items)
+            elif now - self._attempt > self.first_deadline:
+                raise APITimeoutError(
+                    f"no stream event within total_timeout={self.first_deadline:g}s"
+                )
         if self.whole_deadline is not None and now - self._begun > self.whole_deadline:
             raise APITimeoutError(f"the stream exceeded stream_timeout={self.whole_deadline:g}s")
         return items
@@ -107,8 +126,8 @@ class _Base(Generic[T]):
         """The service's request id, once the first item has arrived."""
         return self._driver.request_id
 
-    def _seen(self, items: list[T]) -> list[T]:
-        """One read's items, checked by the driver (hook: folding them, once per read)."""
+    def _seen(self, items: Iterable[T]) -> Iterable[T]:
+        """One read's items, checked by the driver (hook: folding each as it is yielded)."""
         return self._driver.seen(items)
 
     def _ended(self) -> None:
@@ -215,13 +234,12 @@ class _ChatMixin:
         self._accumulator = ChatAccumulator()
         self._done = False
 
-    def _seen(self, items: list[ChatChunk]) -> list[ChatChunk]:
-        # Folded when read, not when yielded: result() covers every chunk either way.
-        items = self._driver.seen(items)
+    def _seen(self, items: Iterable[ChatChunk]) -> Iterator[ChatChunk]:
+        # Folded as yielded; result() reads the rest of the stream, so it covers every chunk.
         add = self._accumulator.add
-        for item in items:
+        for item in self._driver.seen(items):
             add(item)
-        return items
+            yield item
 
     def _finished(self) -> None:
         self._done = True
