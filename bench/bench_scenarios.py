@@ -108,12 +108,22 @@ def _optional(name: str, build: Callable[[], Any]) -> Any:
 
 
 def fake_langchain(chunks: int) -> Any:
-    """GenericFakeChatModel replying ``chunks`` whitespace-split pieces (no I/O)."""
+    """GenericFakeChatModel replying ``chunks`` whitespace-split pieces (no I/O).
+
+    With a native ``_agenerate``: langchain-core's fake has none, so its ``ainvoke`` would run
+    ``_generate`` in a thread pool, which no real async model does; (c) would then charge the
+    executor's cost to the framework.
+    """
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
     from langchain_core.messages import AIMessage
 
+    class NativeAsyncFake(GenericFakeChatModel):
+        async def _agenerate(self, messages: Any, stop: Any = None, run_manager: Any = None,
+                             **kwargs: Any) -> Any:  # fmt: skip
+            return self._generate(messages, stop=stop, **kwargs)
+
     text = " ".join(["tok"] * ((chunks + 1) // 2))
-    return GenericFakeChatModel(messages=itertools.repeat(AIMessage(content=text)))
+    return NativeAsyncFake(messages=itertools.repeat(AIMessage(content=text)))
 
 
 def fake_llamaindex(chunks: int) -> Any:
