@@ -185,8 +185,8 @@ class StreamFolder:
     Shared by the sync and async stream drivers, which only differ in how they
     iterate. ``add`` runs once per chunk under every LlamaIndex stream, hence the
     straight-line code: the message is a :data:`_Snapshot` tuple (no closure), the
-    tool-call view is rebuilt only by chunks that carry tool calls, and the
-    usage-derived values only when a new ``Usage`` arrives.
+    tool-call view is rebuilt only by chunks that carry tool calls, and the usage
+    dict only when a new ``Usage`` arrives (DashScope sends one with every event).
 
     Example:
         >>> folder = StreamFolder()
