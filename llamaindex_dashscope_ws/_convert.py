@@ -237,16 +237,17 @@ def usage_dict(usage: Usage) -> dict[str, Any]:
         {'input_tokens': 3, 'output_tokens': 2, 'total_tokens': 5}
     """
     out = dict(usage.raw)
-    for name in (
-        "input_tokens",
-        "output_tokens",
-        "total_tokens",
-        "cached_tokens",
-        "reasoning_tokens",
-    ):
-        value = getattr(usage, name)
-        if value is not None:
-            out[name] = value
+    # Unrolled (not a getattr loop): streams call this once per chunk.
+    if (value := usage.input_tokens) is not None:
+        out["input_tokens"] = value
+    if (value := usage.output_tokens) is not None:
+        out["output_tokens"] = value
+    if (value := usage.total_tokens) is not None:
+        out["total_tokens"] = value
+    if (value := usage.cached_tokens) is not None:
+        out["cached_tokens"] = value
+    if (value := usage.reasoning_tokens) is not None:
+        out["reasoning_tokens"] = value
     return out
 
 

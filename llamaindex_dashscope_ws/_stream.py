@@ -18,7 +18,6 @@ until something reads ``response.message``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from llama_index.core.base.llms.types import (
@@ -37,7 +36,11 @@ from llamaindex_dashscope_ws._convert import usage_dict
 
 __all__ = ["StreamFolder", "StreamedMessage"]
 
-_Build = Callable[[], tuple[list[Any], dict[str, Any]]]
+_ASSISTANT = MessageRole.ASSISTANT  # an Enum class attribute costs a lookup per read
+
+# What a lazy message is built from: the folder, how many text and reasoning fragments
+# and which tool calls it had got to, and the reasoning tokens then.
+_Snapshot = tuple["StreamFolder", int, int, "tuple[_CallView, ...]", "int | None"]
 
 
 class StreamedMessage(ChatMessage):
@@ -50,7 +53,7 @@ class StreamedMessage(ChatMessage):
         ('Hel', 'Hello', 'StreamedMessage')
     """
 
-    _build: _Build | None = PrivateAttr(default=None)
+    _snapshot: _Snapshot | None = PrivateAttr(default=None)
 
     def __getattr__(self, name: str) -> Any:
         if name in ("blocks", "additional_kwargs") and self._materialize():
@@ -59,16 +62,16 @@ class StreamedMessage(ChatMessage):
 
     def _materialize(self) -> bool:
         private = self.__pydantic_private__
-        build = private.get("_build") if private else None
-        if build is None:
+        snapshot = private.get("_snapshot") if private else None
+        if snapshot is None:
             return False
-        blocks, kwargs = build()
+        blocks, kwargs = _build(*snapshot)
         # Field order as in an eager ChatMessage, so model_dump_json matches byte for byte.
         role = self.__dict__["role"]
         object.__setattr__(
             self, "__dict__", {"role": role, "additional_kwargs": kwargs, "blocks": blocks}
         )
-        private["_build"] = None  # type: ignore[index]
+        private["_snapshot"] = None  # type: ignore[index]
         return True
 
     def __eq__(self, other: object) -> bool:
@@ -132,11 +135,58 @@ class _Call:
         self.arguments = _Joined()
 
 
+# How far one tool call had got: the call, its id then, its name and argument counts.
+_CallView = tuple[_Call, str, int, int]
+
+
+def _build(
+    folder: StreamFolder,
+    n_text: int,
+    n_reasoning: int,
+    calls: tuple[_CallView, ...],
+    reasoning_tokens: int | None,
+) -> tuple[list[Any], dict[str, Any]]:
+    """The blocks and ``additional_kwargs`` of the message a :data:`_Snapshot` describes."""
+    blocks: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    reasoning = folder._reasoning.upto(n_reasoning)
+    if reasoning:
+        blocks.append(ThinkingBlock(content=reasoning, num_tokens=reasoning_tokens))
+        kwargs["reasoning_content"] = reasoning
+    blocks.append(TextBlock(text=folder._text.upto(n_text)))
+    if calls:
+        wire: list[dict[str, Any]] = [
+            {
+                "id": call_id,
+                "type": "function",
+                "index": call.index,
+                "function": {
+                    "name": call.name.upto(n_name),
+                    "arguments": call.arguments.upto(n_args),
+                },
+            }
+            for call, call_id, n_name, n_args in calls
+        ]
+        kwargs["tool_calls"] = wire
+        blocks += [
+            ToolCallBlock(
+                tool_call_id=w["id"],
+                tool_name=w["function"]["name"],
+                tool_kwargs=w["function"]["arguments"],
+            )
+            for w in wire
+        ]
+    return blocks, kwargs
+
+
 class StreamFolder:
     """Turn streamed chunks into cumulative ``ChatResponse`` objects, O(1) per chunk.
 
     Shared by the sync and async stream drivers, which only differ in how they
-    iterate.
+    iterate. ``add`` runs once per chunk under every LlamaIndex stream, hence the
+    straight-line code: the message is a :data:`_Snapshot` tuple (no closure), the
+    tool-call view is rebuilt only by chunks that carry tool calls, and the usage
+    dict only when a new ``Usage`` arrives (DashScope sends one with every event).
 
     Example:
         >>> folder = StreamFolder()
@@ -148,6 +198,7 @@ class StreamFolder:
         self._text = _Joined()
         self._reasoning = _Joined()
         self._calls: dict[int, _Call] = {}
+        self._call_view: tuple[_CallView, ...] = ()
         self._usage = Usage()
         self._usage_dict: dict[str, Any] = {}
         self._request_id: str | None = None
@@ -156,10 +207,72 @@ class StreamFolder:
 
     def add(self, chunk: ChatChunk) -> ChatResponse:
         """Fold ``chunk`` in and return the response so far."""
-        if chunk.text:
-            self._text.parts.append(chunk.text)
-        if chunk.reasoning:
-            self._reasoning.parts.append(chunk.reasoning)
+        text, reasoning = chunk.text, chunk.reasoning
+        text_parts, reasoning_parts = self._text.parts, self._reasoning.parts
+        if text:
+            text_parts.append(text)
+        if reasoning:
+            reasoning_parts.append(reasoning)
+        if chunk.tool_calls:
+            self._fold_calls(chunk)
+        usage = chunk.usage
+        if usage is None:
+            usage = self._usage
+        elif usage is not self._usage:
+            self._usage = usage
+            self._usage_dict = usage_dict(usage)
+        request_id = self._request_id = chunk.request_id or self._request_id
+        model = self._model = chunk.model or self._model
+        finish = chunk.finish_reason
+        if finish is not None:
+            self._finish_reason = finish
+        snapshot: _Snapshot = (
+            self,
+            len(text_parts),
+            len(reasoning_parts),
+            self._call_view,
+            usage.reasoning_tokens,
+        )
+        message = construct(
+            StreamedMessage,
+            {"role": _ASSISTANT},
+            {"role", "blocks", "additional_kwargs"},
+            private={"_snapshot": snapshot},
+        )
+        if finish is not None:
+            message._materialize()
+        usage_values = self._usage_dict
+        raw = dict(chunk.raw)
+        raw.setdefault("request_id", request_id)
+        raw.setdefault("usage", usage_values)
+        kwargs: dict[str, Any] = {
+            "request_id": request_id,
+            "finish_reason": self._finish_reason,
+            "model": model,
+            "usage": usage_values,
+        }
+        # The names LlamaIndex token counters read from ``additional_kwargs``.
+        if (tokens := usage.input_tokens) is not None:
+            kwargs["prompt_tokens"] = tokens
+        if (tokens := usage.output_tokens) is not None:
+            kwargs["completion_tokens"] = tokens
+        if (tokens := usage.total_tokens) is not None:
+            kwargs["total_tokens"] = tokens
+        if reasoning:
+            kwargs["thinking_delta"] = reasoning  # what FunctionAgent streams as thinking
+        return construct(
+            ChatResponse,
+            {
+                "message": message,
+                "raw": raw,
+                "delta": text,
+                "logprobs": None,
+                "additional_kwargs": kwargs,
+            },
+            {"message", "raw", "delta", "additional_kwargs"},
+        )
+
+    def _fold_calls(self, chunk: ChatChunk) -> None:
         for delta in chunk.tool_calls:
             call = self._calls.get(delta.index)
             if call is None:
@@ -170,96 +283,7 @@ class StreamFolder:
                 call.name.parts.append(delta.name)
             if delta.arguments:
                 call.arguments.parts.append(delta.arguments)
-        if chunk.usage is not None and chunk.usage is not self._usage:
-            self._usage = chunk.usage
-            self._usage_dict = usage_dict(chunk.usage)
-        self._request_id = chunk.request_id or self._request_id
-        self._model = chunk.model or self._model
-        if chunk.finish_reason is not None:
-            self._finish_reason = chunk.finish_reason
-        message = self._message()
-        if chunk.finish_reason is not None:
-            message._materialize()
-        return construct(
-            ChatResponse,
-            {
-                "message": message,
-                "raw": self._raw(chunk),
-                "delta": chunk.text,
-                "logprobs": None,
-                "additional_kwargs": self._response_kwargs(chunk),
-            },
-            {"message", "raw", "delta", "additional_kwargs"},
-        )
-
-    def _message(self) -> StreamedMessage:
-        n_text, n_reasoning = len(self._text.parts), len(self._reasoning.parts)
-        calls = [
+        self._call_view = tuple(
             (c, c.id, len(c.name.parts), len(c.arguments.parts))
             for _, c in sorted(self._calls.items())
-        ]
-        reasoning_tokens = self._usage.reasoning_tokens
-
-        def build() -> tuple[list[Any], dict[str, Any]]:
-            blocks: list[Any] = []
-            kwargs: dict[str, Any] = {}
-            reasoning = self._reasoning.upto(n_reasoning)
-            if reasoning:
-                blocks.append(ThinkingBlock(content=reasoning, num_tokens=reasoning_tokens))
-                kwargs["reasoning_content"] = reasoning
-            blocks.append(TextBlock(text=self._text.upto(n_text)))
-            if calls:
-                wire: list[dict[str, Any]] = [
-                    {
-                        "id": call_id,
-                        "type": "function",
-                        "index": call.index,
-                        "function": {
-                            "name": call.name.upto(n_name),
-                            "arguments": call.arguments.upto(n_args),
-                        },
-                    }
-                    for call, call_id, n_name, n_args in calls
-                ]
-                kwargs["tool_calls"] = wire
-                blocks += [
-                    ToolCallBlock(
-                        tool_call_id=w["id"],
-                        tool_name=w["function"]["name"],
-                        tool_kwargs=w["function"]["arguments"],
-                    )
-                    for w in wire
-                ]
-            return blocks, kwargs
-
-        return construct(
-            StreamedMessage,
-            {"role": MessageRole.ASSISTANT},
-            {"role", "blocks", "additional_kwargs"},
-            private={"_build": build},
         )
-
-    def _raw(self, chunk: ChatChunk) -> dict[str, Any]:
-        raw = dict(chunk.raw)
-        raw.setdefault("request_id", self._request_id)
-        raw.setdefault("usage", self._usage_dict)
-        return raw
-
-    def _response_kwargs(self, chunk: ChatChunk) -> dict[str, Any]:
-        usage = self._usage
-        out: dict[str, Any] = {
-            "request_id": self._request_id,
-            "finish_reason": self._finish_reason,
-            "model": self._model,
-            "usage": self._usage_dict,
-        }
-        # The names LlamaIndex token counters read from ``additional_kwargs``.
-        if usage.input_tokens is not None:
-            out["prompt_tokens"] = usage.input_tokens
-        if usage.output_tokens is not None:
-            out["completion_tokens"] = usage.output_tokens
-        if usage.total_tokens is not None:
-            out["total_tokens"] = usage.total_tokens
-        if chunk.reasoning:
-            out["thinking_delta"] = chunk.reasoning  # what FunctionAgent streams as thinking
-        return out
