@@ -23,15 +23,15 @@ from langchain_core.output_parsers import (
     PydanticOutputParser,
     PydanticToolsParser,
 )
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
-from dashscope_ws import tokens, types
-from dashscope_ws._adapter_settings import GenerationFields
+from dashscope_ws import tokens
 from dashscope_ws._adapter_base import EndpointField
+from dashscope_ws._adapter_settings import GenerationFields
 from dashscope_ws.adapters import json_schema_response_format, wire_tool_choice
 from dashscope_ws.models import lookup
 from dashscope_ws.wire import content_text
@@ -39,7 +39,7 @@ from langchain_dashscope_ws._convert import (
     StreamConverter,
     message_to_wire,
     messages_to_wire,
-    result_to_message,
+    result_to_chat_result,
 )
 from langchain_dashscope_ws._profile import model_profile
 from langchain_dashscope_ws._settings import (
@@ -176,15 +176,6 @@ class ChatDashScope(
             parameters={key: value for key, value in parameters.items() if value is not None},
         )
 
-    @staticmethod
-    def _chat_result(result: types.ChatResult, model: str) -> ChatResult:
-        message = result_to_message(result, model=model)
-        info = {"finish_reason": result.finish_reason}
-        return ChatResult(
-            generations=[ChatGeneration(message=message, generation_info=info)],
-            llm_output={"model_name": result.model or model, "request_id": result.request_id},
-        )
-
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -195,7 +186,7 @@ class ChatDashScope(
         call = self._prepare(messages, stop, kwargs)
         with translate_errors(call.inputs()):
             result = self._get_client().chat(call.messages, **call.kwargs())
-        return self._chat_result(result, call.model)
+        return result_to_chat_result(result, model=call.model)
 
     async def _agenerate(
         self,
@@ -207,7 +198,7 @@ class ChatDashScope(
         call = self._prepare(messages, stop, kwargs)
         with translate_errors(call.inputs()):
             result = await self._get_client().achat(call.messages, **call.kwargs())
-        return self._chat_result(result, call.model)
+        return result_to_chat_result(result, model=call.model)
 
     def _stream(
         self,

@@ -41,9 +41,9 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import Model
 
+from dashscope_ws._adapter_base import EndpointField
 from dashscope_ws._adapter_settings import GenerationFields, lift_parameters
 from dashscope_ws._arguments import refuse_fields_in_extra
-from dashscope_ws._adapter_base import EndpointField
 from dashscope_ws.models import lookup
 from dashscope_ws.settings import GENERATION_PARAMETERS
 from llamaindex_dashscope_ws._convert import (
