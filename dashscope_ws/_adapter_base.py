@@ -21,6 +21,8 @@ from dashscope_ws._adapter_settings import (
     ClientHolder,
     ClientLifecycle,
     ConnectionFields,
+    client_settings,
+    client_state,
     fill_location,
 )
 from dashscope_ws._chat import EndpointName
@@ -33,16 +35,15 @@ __all__ = ["EndpointField", "HeldClientSettings"]
 class HeldClientSettings(ClientLifecycle, ConnectionFields):
     """Base: connection fields, a lazily built per-instance core client, its lifecycle.
 
-    A subclass supplies :meth:`_client_kwargs` (the settings with its API key); this class
-    checks ``workspace`` at construction, shows the resolved workspace and ``base_url`` on
-    the object, builds the client on first use, and gives a copy its own client (closing
-    one object never closes another's connections).
+    A subclass supplies :meth:`_client_key` (its API key object); this class checks
+    ``workspace`` at construction, shows the resolved workspace and ``base_url`` on the
+    object, builds the client on first use (rebuilt when a setting changes), and gives a
+    copy its own client (closing one object never closes another's connections).
 
     Example:
-        >>> from dashscope_ws.adapters import client_settings
         >>> class Settings(HeldClientSettings):
-        ...     def _client_kwargs(self) -> dict[str, Any]:
-        ...         return client_settings(self, api_key="sk-test")
+        ...     def _client_key(self) -> object:
+        ...         return "sk-test"
         >>> with Settings(workspace="ws-1") as s:
         ...     s._get_client().config.workspace
         'ws-1'
@@ -61,14 +62,23 @@ class HeldClientSettings(ClientLifecycle, ConnectionFields):
         fill_location(self)  # workspace and base_url as a call will use them (env included)
         return self
 
+    def _client_key(self) -> object:
+        """The API key as this class holds it (a ``SecretStr`` or ``None``): compared on
+        every call, so it is the stored object, never a new copy of the key."""
+        raise NotImplementedError
+
     def _client_kwargs(self) -> dict[str, Any]:
         """The core client's keyword arguments for the current settings, key included."""
-        raise NotImplementedError
+        return client_settings(self, api_key=self._client_key())
 
     def _get_client(self) -> DashScopeClient:
         """The core client for the current settings (rebuilt only if a setting changed)."""
-        client = self._client_holder.get(self._client_kwargs())
-        fill_location(self, client.config)  # what this client calls, shown on the object
+        holder = self._client_holder
+        state = client_state(self, key=self._client_key())
+        client = holder.cached(state)
+        if client is None:  # first use, or a setting changed: compare the full settings
+            client = holder.get(self._client_kwargs(), state=state)
+            fill_location(self, client.config)  # what this client calls, shown on the object
         return client
 
     def __copy__(self) -> Self:

@@ -200,7 +200,7 @@ def result_to_message(result: types.ChatResult, *, model: str) -> AIMessage:
         # dict of them made above (see ``dashscope_ws._construct``; tests compare with the
         # validated constructor). Tool calls keep LangChain's validators (parsed arguments
         # may be any Python dict literal).
-        values = {
+        values: dict[str, Any] = {
             "content": result.text,
             "additional_kwargs": additional,
             "response_metadata": metadata,

@@ -111,7 +111,11 @@ class DashScopeClientSettings(HeldClientSettings):
             data = lift_parameters(cls.__name__, data, "model_kwargs", PARAMETER_FIELDS)
         return data
 
+    def _client_key(self) -> object:
+        return self.api_key
+
     def _client_kwargs(self) -> dict[str, Any]:
+        # The plain key: the core wraps it in its own SecretStr (pydantic's is not that).
         key = self.api_key.get_secret_value() if self.api_key is not None else None
         return client_settings(self, api_key=key)
 
