@@ -29,7 +29,17 @@ from dashscope_ws._chat import EndpointName
 from dashscope_ws.client import DashScopeClient
 from dashscope_ws.config import validate_workspace
 
-__all__ = ["EndpointField", "HeldClientSettings"]
+__all__ = ["EndpointField", "HeldClientSettings", "private"]
+
+
+def private(obj: BaseModel, name: str) -> Any:
+    """The private attribute ``name`` of a pydantic object, for per-call paths.
+
+    ``obj._name`` is found only after the normal lookup has failed through the whole MRO
+    and pydantic's ``__getattr__`` has run (measured ~3 µs per read on the adapters, more
+    than the rest of ``_get_client``); the values live in ``__pydantic_private__``.
+    """
+    return obj.__pydantic_private__[name]  # type: ignore[index]
 
 
 class HeldClientSettings(ClientLifecycle, ConnectionFields):
@@ -73,7 +83,7 @@ class HeldClientSettings(ClientLifecycle, ConnectionFields):
 
     def _get_client(self) -> DashScopeClient:
         """The core client for the current settings (rebuilt only if a setting changed)."""
-        holder = self._client_holder
+        holder: ClientHolder = private(self, "_client_holder")
         state = client_state(self, key=self._client_key())
         client = holder.cached(state)
         if client is None:  # first use, or a setting changed: compare the full settings

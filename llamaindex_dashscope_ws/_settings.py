@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Protocol
 
 from llama_index.core.bridge.pydantic import PrivateAttr
 
-from dashscope_ws._adapter_base import HeldClientSettings
+from dashscope_ws._adapter_base import HeldClientSettings, private
 from dashscope_ws._adapter_settings import accepted_arguments, check_arguments
 from dashscope_ws.config import SecretStr
 
@@ -96,4 +96,4 @@ class DashScopeClientSettings(HeldClientSettings):
 
     def _client_key(self) -> object:
         # The SecretStr object itself (the client takes it as is): the key is never stored twice.
-        return self._api_key
+        return private(self, "_api_key")
