@@ -46,6 +46,7 @@ from langchain_dashscope_ws._settings import (
     PARAMETER_FIELDS,
     DashScopeClientSettings,
     QwenModelFields,
+    signatures_computed_once,
     with_workspace,
 )
 from langchain_dashscope_ws.batch import ChatBatchJobs
@@ -74,6 +75,7 @@ class _Call:
         return [content_text(m.get("content")) for m in self.messages if m["role"] == "user"]
 
 
+@signatures_computed_once
 class ChatDashScope(
     QwenModelFields,
     DashScopeClientSettings,
@@ -127,7 +129,13 @@ class ChatDashScope(
 
     @property
     def _default_parameters(self) -> dict[str, Any]:
-        params = {name: getattr(self, name) for name in PARAMETER_FIELDS}
+        # Read three times per call (LangChain's _identifying_params and _get_ls_params, and
+        # _prepare): the fields straight from __dict__ (where pydantic keeps them) and the
+        # None filter skipped when model_kwargs is empty, a third of the generic version.
+        fields = self.__dict__
+        params = {name: value for name in PARAMETER_FIELDS if (value := fields[name]) is not None}
+        if not self.model_kwargs:
+            return params
         params.update(self.model_kwargs)
         return {key: value for key, value in params.items() if value is not None}
 

@@ -1,8 +1,9 @@
-"""The unvalidated fast paths (middle stream chunks, unary replies) equal LangChain's validated
-objects."""
+"""The per-call shortcuts equal what they replace: unvalidated middle stream chunks and unary
+replies equal LangChain's validated objects, precomputed signatures equal inspect's."""
 
 from __future__ import annotations
 
+import inspect
 import pickle
 
 import pytest
@@ -116,3 +117,20 @@ def test_unary_result_with_tool_calls_takes_the_validated_path() -> None:
     message = result_to_chat_result(core, model="qwen-plus").generations[0].message
     assert isinstance(message, AIMessage)
     assert message.tool_calls == [{"name": "f", "args": {"a": 1}, "id": "c", "type": "tool_call"}]
+
+
+@pytest.mark.parametrize("name", ["_generate", "_agenerate"])
+def test_precomputed_signatures_are_the_ones_inspect_computes(name: str) -> None:
+    from langchain_dashscope_ws import ChatDashScope, ChatDashScopeApp, Tongyi
+
+    for cls in (ChatDashScope, ChatDashScopeApp, Tongyi):
+        function = cls.__dict__[name]
+        stored = function.__signature__
+        del function.__signature__
+        try:
+            assert stored == inspect.signature(function)
+        finally:
+            function.__signature__ = stored
+        extra = {"app_id": "app-1"} if cls is ChatDashScopeApp else {}
+        bound = getattr(cls(api_key="sk-x", **extra), name)
+        assert "run_manager" in inspect.signature(bound).parameters  # what LangChain asks
