@@ -28,6 +28,7 @@ from llama_index.core.bridge.pydantic import BaseModel
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.llms.utils import parse_partial_json
 
+from dashscope_ws._construct import construct
 from dashscope_ws.adapters import (
     ToolArgumentsError,
     check_content_for_model,
@@ -279,6 +280,37 @@ def to_chat_response(result: ChatResult, *, chunk: ChatChunk | None = None) -> C
         >>> (r.message.content, r.additional_kwargs["request_id"], r.raw["request_id"])
         ('hi', 'r1', 'r1')
     """
+    kwargs = _response_kwargs(result)
+    raw = dict(chunk.raw if chunk is not None else result.raw)
+    raw.setdefault("request_id", result.request_id)
+    raw.setdefault("usage", kwargs["usage"])
+    if chunk is not None and chunk.reasoning:
+        kwargs["thinking_delta"] = chunk.reasoning  # what FunctionAgent streams as thinking
+    # Built without validation (see ``dashscope_ws._construct``; tests compare with the
+    # validated constructors): the values were made here, and ChatResponse has no validator.
+    return construct(
+        ChatResponse,
+        {
+            "message": _message(result),
+            "raw": raw,
+            "delta": chunk.text if chunk is not None else None,
+            "logprobs": None,
+            "additional_kwargs": kwargs,
+        },
+        {"message", "raw", "delta", "additional_kwargs"},
+    )
+
+
+def _message(result: ChatResult) -> ChatMessage:
+    if not result.reasoning and not result.tool_calls:
+        # A text-only reply, the common one: one TextBlock, no additional_kwargs, so
+        # ChatMessage's only validator (legacy images in additional_kwargs) has nothing to do.
+        text = construct(TextBlock, {"block_type": "text", "text": result.text}, {"text"})
+        return construct(
+            ChatMessage,
+            {"role": MessageRole.ASSISTANT, "additional_kwargs": {}, "blocks": [text]},
+            {"role", "additional_kwargs", "blocks"},
+        )
     blocks: list[Any] = []
     message_kwargs: dict[str, Any] = {}
     if result.reasoning:
@@ -293,20 +325,7 @@ def to_chat_response(result: ChatResult, *, chunk: ChatChunk | None = None) -> C
             ToolCallBlock(tool_call_id=call.id, tool_name=call.name, tool_kwargs=call.arguments)
             for call in result.tool_calls
         )
-    kwargs = _response_kwargs(result)
-    raw = dict(chunk.raw if chunk is not None else result.raw)
-    raw.setdefault("request_id", result.request_id)
-    raw.setdefault("usage", kwargs["usage"])
-    if chunk is not None and chunk.reasoning:
-        kwargs["thinking_delta"] = chunk.reasoning  # what FunctionAgent streams as thinking
-    return ChatResponse(
-        message=ChatMessage(
-            role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=message_kwargs
-        ),
-        delta=chunk.text if chunk is not None else None,
-        raw=raw,
-        additional_kwargs=kwargs,
-    )
+    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=message_kwargs)
 
 
 def _call_dict(call: ToolCall) -> dict[str, Any]:
