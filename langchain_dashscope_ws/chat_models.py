@@ -32,6 +32,7 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from dashscope_ws import tokens
 from dashscope_ws._adapter_base import EndpointField
 from dashscope_ws._adapter_settings import GenerationFields
+from dashscope_ws._arguments import given_parameters
 from dashscope_ws.adapters import json_schema_response_format, wire_tool_choice
 from dashscope_ws.models import lookup
 from dashscope_ws.wire import content_text
@@ -130,10 +131,8 @@ class ChatDashScope(
     @property
     def _default_parameters(self) -> dict[str, Any]:
         # Read three times per call (LangChain's _identifying_params and _get_ls_params, and
-        # _prepare): the fields straight from __dict__ (where pydantic keeps them) and the
-        # None filter skipped when model_kwargs is empty, a third of the generic version.
-        fields = self.__dict__
-        params = {name: value for name in PARAMETER_FIELDS if (value := fields[name]) is not None}
+        # _prepare): the second None filter only when model_kwargs has something to add.
+        params = given_parameters(self, PARAMETER_FIELDS)
         if not self.model_kwargs:
             return params
         params.update(self.model_kwargs)

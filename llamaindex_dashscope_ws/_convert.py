@@ -108,8 +108,11 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
     role = _ROLE.get(message.role)
     if role is None:
         raise ValueError(f"unsupported message role {message.role!r} for DashScope")
+    blocks = message.blocks
+    if len(blocks) == 1 and type(blocks[0]) is TextBlock:  # plain text: what _content gives
+        return _with_calls({"role": role, "content": blocks[0].text}, message)
     parts: list[dict[str, Any]] = []
-    for block in message.blocks:
+    for block in blocks:
         if isinstance(block, TextBlock):
             parts.append(text_part(block.text))
         elif isinstance(block, (ImageBlock, AudioBlock, VideoBlock)):
@@ -121,7 +124,11 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
                 f"DashScope chat does not accept {type(block).__name__} content; "
                 "convert it to text first"
             )
-    out: dict[str, Any] = {"role": role, "content": _content(parts)}
+    return _with_calls({"role": role, "content": _content(parts)}, message)
+
+
+def _with_calls(out: dict[str, Any], message: ChatMessage) -> dict[str, Any]:
+    role = out["role"]  # an assistant turn's tool calls, a tool result's call id and name
     if role == "assistant":
         calls = _wire_tool_calls(message)
         if calls:
@@ -286,8 +293,7 @@ def to_chat_response(result: ChatResult, *, chunk: ChatChunk | None = None) -> C
     raw.setdefault("usage", kwargs["usage"])
     if chunk is not None and chunk.reasoning:
         kwargs["thinking_delta"] = chunk.reasoning  # what FunctionAgent streams as thinking
-    # Built without validation (see ``dashscope_ws._construct``; tests compare with the
-    # validated constructors): the values were made here, and ChatResponse has no validator.
+    # No validation (``dashscope_ws._construct``, tested): ChatResponse has no validator.
     return construct(
         ChatResponse,
         {
@@ -303,8 +309,8 @@ def to_chat_response(result: ChatResult, *, chunk: ChatChunk | None = None) -> C
 
 def _message(result: ChatResult) -> ChatMessage:
     if not result.reasoning and not result.tool_calls:
-        # A text-only reply, the common one: one TextBlock, no additional_kwargs, so
-        # ChatMessage's only validator (legacy images in additional_kwargs) has nothing to do.
+        # Text only, the common reply: ChatMessage's one validator (legacy images in
+        # additional_kwargs) has nothing to do, so no validation either.
         text = construct(TextBlock, {"block_type": "text", "text": result.text}, {"text"})
         return construct(
             ChatMessage,
