@@ -51,6 +51,8 @@ __all__ = [
 
 
 _ROLE_ALIASES = {"human": "user", "ai": "assistant", "developer": "system"}
+# Exact classes whose text-only turn is just {"role", "content"} (an AIMessage may carry calls).
+_PLAIN_ROLES: dict[type, str] = {HumanMessage: "user", SystemMessage: "system"}
 
 
 # --------------------------------------------------------------------------- to the wire
@@ -80,6 +82,9 @@ def message_to_wire(message: BaseMessage) -> dict[str, Any]:
     Lists of content blocks become OpenAI-style parts whatever the model: the core
     flattens text-only lists for text models and converts parts for multimodal ones.
     """
+    plain = _PLAIN_ROLES.get(type(message))
+    if plain is not None and type(message.content) is str:  # most turns: nothing to convert
+        return {"role": plain, "content": message.content}
     role = "tool" if isinstance(message, (ToolMessage, FunctionMessage)) else "user"
     content = content_to_wire(message.content, role=role)
     if isinstance(message, SystemMessage):

@@ -8,9 +8,8 @@ stream decoding), errors through ``errors.translate_errors``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
@@ -59,9 +58,9 @@ __all__ = ["ChatDashScope"]
 _CALL_OPTIONS = ("model", "workspace")
 
 
-@dataclass(frozen=True)
-class _Call:
-    """One resolved request: what the core is called with."""
+class _Call(NamedTuple):
+    """One resolved request: what the core is called with (a tuple: built on every call,
+    half the cost of a frozen dataclass)."""
 
     model: str
     workspace: str | None
