@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from dashscope_ws._arguments import (
@@ -45,6 +46,7 @@ __all__ = [
     "accepted_arguments",
     "check_arguments",
     "client_settings",
+    "client_state",
     "declared_model",
     "fill_location",
     "lift_parameters",
@@ -176,6 +178,22 @@ def client_settings(source: object, *, api_key: object) -> dict[str, Any]:
     return settings
 
 
+_read_settings = attrgetter(*CLIENT_SETTINGS, *CLIENT_OBJECTS)
+
+
+def client_state(source: object, *, key: object) -> tuple[Any, ...]:
+    """What :func:`client_settings` reads off an adapter object, as one comparable tuple.
+
+    Equal states give equal settings (and the same resolved location on the object), so
+    :meth:`ClientHolder.cached` can answer an unchanged object without building the
+    settings dict and wrapping the key on every call. ``key`` is the key object the
+    adapter holds (a ``SecretStr``: compared by value, never shown). ``source`` has every
+    setting as an attribute and pydantic's ``model_fields_set``.
+    """
+    explicit = source.model_fields_set  # type: ignore[attr-defined]
+    return (key, _read_settings(source), *[name in explicit for name in _RESOLVED])
+
+
 class ClientHolder:
     """One adapter object's lazily built core client.
 
@@ -197,11 +215,13 @@ class ClientHolder:
         False
     """
 
-    __slots__ = ("_client", "_lock", "_settings")
+    __slots__ = ("_client", "_held", "_lock", "_settings")
 
     def __init__(self) -> None:
         self._client: DashScopeClient | None = None
         self._settings: dict[str, Any] | None = None
+        # (state, client) of the last get() given a state: one attribute, read atomically.
+        self._held: tuple[Any, DashScopeClient] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -209,8 +229,20 @@ class ClientHolder:
         """True while a client is held (built and not yet closed)."""
         return self._client is not None
 
-    def get(self, settings: Mapping[str, Any]) -> DashScopeClient:
-        """The client for ``settings``, built on first use or when they changed."""
+    def cached(self, state: object) -> DashScopeClient | None:
+        """The client last returned by ``get(..., state=state)``, if the state is unchanged.
+
+        The per-call shortcut: :func:`client_state` is a few attribute reads, where the
+        settings dict (with its key wrapped) is built and compared in full by :meth:`get`.
+        """
+        held = self._held
+        return held[1] if held is not None and held[0] == state else None
+
+    def get(self, settings: Mapping[str, Any], *, state: object = None) -> DashScopeClient:
+        """The client for ``settings``, built on first use or when they changed.
+
+        ``state`` (see :func:`client_state`) is remembered for :meth:`cached`.
+        """
         # The key wrapped at once (LangChain hands it over in clear): neither this frame's
         # locals nor the settings kept for comparison hold it when building the client fails.
         key = settings.get("api_key")
@@ -224,6 +256,7 @@ class ClientHolder:
                 self._client = DashScopeClient(**_as_given(wanted, plain))
                 self._settings = wanted
             client = self._client
+            self._held = None if state is None else (state, client)
         if stale is not None:
             stale.close()  # its pools would otherwise leak until garbage collection
         return client
@@ -231,7 +264,7 @@ class ClientHolder:
     def take(self) -> DashScopeClient | None:
         """Detach and return the client (the next :meth:`get` builds a new one)."""
         with self._lock:
-            client, self._client, self._settings = self._client, None, None
+            client, self._client, self._settings, self._held = self._client, None, None, None
         return client
 
     def close(self) -> None:

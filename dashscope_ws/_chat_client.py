@@ -109,7 +109,8 @@ class ChatMethods:
                 s._driver.limit(self.config.total_timeout)  # a unary call: one total deadline
                 return s.result()
         build = self._chat_build(messages, model, workspace, parameters, endpoint, stream=False)
-        build.upload(*self._upload_media(messages, model, workspace))
+        if build.pending:  # found by the builder already: no second walk of the messages
+            build.upload(*self._upload_media(messages, model, workspace))
         parse = chat_parser(model)
         return with_endpoint_fallback(
             model, lambda path: self._call(build(path), parse), override=endpoint
@@ -159,7 +160,8 @@ class ChatMethods:
             async with stream:
                 return await stream.aresult()
         build = self._chat_build(messages, model, workspace, parameters, endpoint, stream=False)
-        build.upload(*await self._aupload_media(messages, model, workspace))
+        if build.pending:
+            build.upload(*await self._aupload_media(messages, model, workspace))
         parse = chat_parser(model)
 
         async def send(path: str) -> ChatResult:

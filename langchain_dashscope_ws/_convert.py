@@ -29,7 +29,7 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
-from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from dashscope_ws import types
 from dashscope_ws._construct import construct
@@ -44,12 +44,15 @@ __all__ = [
     "message_to_v1_blocks",
     "message_to_wire",
     "messages_to_wire",
+    "result_to_chat_result",
     "result_to_message",
     "usage_to_metadata",
 ]
 
 
 _ROLE_ALIASES = {"human": "user", "ai": "assistant", "developer": "system"}
+# Exact classes whose text-only turn is just {"role", "content"} (an AIMessage may carry calls).
+_PLAIN_ROLES: dict[type, str] = {HumanMessage: "user", SystemMessage: "system"}
 
 
 # --------------------------------------------------------------------------- to the wire
@@ -79,6 +82,9 @@ def message_to_wire(message: BaseMessage) -> dict[str, Any]:
     Lists of content blocks become OpenAI-style parts whatever the model: the core
     flattens text-only lists for text models and converts parts for multimodal ones.
     """
+    plain = _PLAIN_ROLES.get(type(message))
+    if plain is not None and type(message.content) is str:  # most turns: nothing to convert
+        return {"role": plain, "content": message.content}
     role = "tool" if isinstance(message, (ToolMessage, FunctionMessage)) else "user"
     content = content_to_wire(message.content, role=role)
     if isinstance(message, SystemMessage):
@@ -163,11 +169,54 @@ def _response_metadata(
     }
 
 
+# Explicitly set fields of a validated ``AIMessage(content=..., additional_kwargs=...,
+# tool_calls=..., invalid_tool_calls=..., usage_metadata=..., response_metadata=...)``,
+# and of the ``ChatGeneration`` / ``ChatResult`` wrapping it (``text`` is set by
+# ChatGeneration's own validator): the fast path below matches them exactly.
+_RESULT_FIELDS_SET = frozenset(
+    {
+        "content",
+        "additional_kwargs",
+        "tool_calls",
+        "invalid_tool_calls",
+        "usage_metadata",
+        "response_metadata",
+    }
+)
+_GENERATION_FIELDS_SET = frozenset({"message", "generation_info", "text"})
+
+
 def result_to_message(result: types.ChatResult, *, model: str) -> AIMessage:
     """An ``AIMessage`` from a complete turn; ``model`` is the model that was called.
 
     Tool-call arguments are parsed; malformed JSON becomes ``invalid_tool_calls``.
     """
+    additional: dict[str, Any] = {}
+    if result.reasoning:
+        additional["reasoning_content"] = result.reasoning
+    usage = usage_to_metadata(result.usage)
+    metadata = _response_metadata(
+        finish_reason=result.finish_reason,
+        request_id=result.request_id,
+        model=result.model or model,
+    )
+    if not result.tool_calls:
+        # The common reply, built without validation: every value is a str, int, None or a
+        # dict of them made above (see ``dashscope_ws._construct``; tests compare with the
+        # validated constructor). Tool calls keep LangChain's validators (parsed arguments
+        # may be any Python dict literal).
+        values: dict[str, Any] = {
+            "content": result.text,
+            "additional_kwargs": additional,
+            "response_metadata": metadata,
+            "type": "ai",
+            "name": None,
+            "id": None,
+            "tool_calls": [],
+            "invalid_tool_calls": [],
+            "usage_metadata": usage,
+        }
+        return construct(AIMessage, values, set(_RESULT_FIELDS_SET), extra={})
     valid: list[ToolCall] = []
     invalid: list[InvalidToolCall] = []
     for call in result.tool_calls:
@@ -176,20 +225,38 @@ def result_to_message(result: types.ChatResult, *, model: str) -> AIMessage:
             invalid.append(parsed)  # type: ignore[arg-type]
         else:
             valid.append(parsed)  # type: ignore[arg-type]
-    additional: dict[str, Any] = {}
-    if result.reasoning:
-        additional["reasoning_content"] = result.reasoning
     return AIMessage(
         content=result.text,
         additional_kwargs=additional,
         tool_calls=valid,
         invalid_tool_calls=invalid,
-        usage_metadata=usage_to_metadata(result.usage),
-        response_metadata=_response_metadata(
-            finish_reason=result.finish_reason,
-            request_id=result.request_id,
-            model=result.model or model,
-        ),
+        usage_metadata=usage,
+        response_metadata=metadata,
+    )
+
+
+def result_to_chat_result(result: types.ChatResult, *, model: str) -> ChatResult:
+    """The ``ChatResult`` of a unary call (what ``_generate`` returns).
+
+    The two wrappers are built without validation: their only validator sets
+    ``text`` from the (already valid) message, done here the same way.
+    """
+    message = result_to_message(result, model=model)
+    generation = construct(
+        ChatGeneration,
+        {
+            "text": message.text,
+            "generation_info": {"finish_reason": result.finish_reason},
+            "type": "ChatGeneration",
+            "message": message,
+        },
+        set(_GENERATION_FIELDS_SET),
+    )
+    llm_output = {"model_name": result.model or model, "request_id": result.request_id}
+    return construct(
+        ChatResult,
+        {"generations": [generation], "llm_output": llm_output},
+        {"generations", "llm_output"},
     )
 
 

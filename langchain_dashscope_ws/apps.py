@@ -31,7 +31,7 @@ from dashscope_ws.apps import AppChunk, AppResult, DocReference, ModelUsage
 from dashscope_ws.knowledge import RetrievedNode
 from dashscope_ws.types import Usage
 from langchain_dashscope_ws._convert import usage_to_metadata
-from langchain_dashscope_ws._settings import DashScopeClientSettings
+from langchain_dashscope_ws._settings import DashScopeClientSettings, signatures_computed_once
 from langchain_dashscope_ws.errors import translate_errors
 
 __all__ = ["ChatDashScopeApp", "DashScopeKnowledgeBaseRetriever", "doc_references_to_documents"]
@@ -98,6 +98,7 @@ def _metadata(result: AppResult | AppChunk, app_id: str) -> dict[str, Any]:
     }
 
 
+@signatures_computed_once
 class ChatDashScopeApp(DashScopeClientSettings, BaseChatModel):
     """A Bailian app (agent, RAG or workflow) as a LangChain chat model.
 

@@ -25,6 +25,7 @@ from langchain_dashscope_ws._settings import (
     PARAMETER_FIELDS,
     DashScopeClientSettings,
     QwenModelFields,
+    signatures_computed_once,
     with_workspace,
 )
 from langchain_dashscope_ws.errors import translate_errors
@@ -46,6 +47,7 @@ def _generation(result: types.ChatResult) -> Generation:
     return Generation(text=result.text, generation_info=info)
 
 
+@signatures_computed_once
 class Tongyi(QwenModelFields, DashScopeClientSettings, GenerationFields, BaseLLM):
     """DashScope (Qwen) as a LangChain text-completion LLM, workspace-aware.
 

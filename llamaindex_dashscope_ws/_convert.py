@@ -28,6 +28,7 @@ from llama_index.core.bridge.pydantic import BaseModel
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.llms.utils import parse_partial_json
 
+from dashscope_ws._construct import construct
 from dashscope_ws.adapters import (
     ToolArgumentsError,
     check_content_for_model,
@@ -107,8 +108,11 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
     role = _ROLE.get(message.role)
     if role is None:
         raise ValueError(f"unsupported message role {message.role!r} for DashScope")
+    blocks = message.blocks
+    if len(blocks) == 1 and type(blocks[0]) is TextBlock:  # plain text: what _content gives
+        return _with_calls({"role": role, "content": blocks[0].text}, message)
     parts: list[dict[str, Any]] = []
-    for block in message.blocks:
+    for block in blocks:
         if isinstance(block, TextBlock):
             parts.append(text_part(block.text))
         elif isinstance(block, (ImageBlock, AudioBlock, VideoBlock)):
@@ -120,7 +124,11 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
                 f"DashScope chat does not accept {type(block).__name__} content; "
                 "convert it to text first"
             )
-    out: dict[str, Any] = {"role": role, "content": _content(parts)}
+    return _with_calls({"role": role, "content": _content(parts)}, message)
+
+
+def _with_calls(out: dict[str, Any], message: ChatMessage) -> dict[str, Any]:
+    role = out["role"]  # an assistant turn's tool calls, a tool result's call id and name
     if role == "assistant":
         calls = _wire_tool_calls(message)
         if calls:
@@ -280,6 +288,36 @@ def to_chat_response(result: ChatResult, *, chunk: ChatChunk | None = None) -> C
         >>> (r.message.content, r.additional_kwargs["request_id"], r.raw["request_id"])
         ('hi', 'r1', 'r1')
     """
+    kwargs = _response_kwargs(result)
+    raw = dict(chunk.raw if chunk is not None else result.raw)
+    raw.setdefault("request_id", result.request_id)
+    raw.setdefault("usage", kwargs["usage"])
+    if chunk is not None and chunk.reasoning:
+        kwargs["thinking_delta"] = chunk.reasoning  # what FunctionAgent streams as thinking
+    # No validation (``dashscope_ws._construct``, tested): ChatResponse has no validator.
+    return construct(
+        ChatResponse,
+        {
+            "message": _message(result),
+            "raw": raw,
+            "delta": chunk.text if chunk is not None else None,
+            "logprobs": None,
+            "additional_kwargs": kwargs,
+        },
+        {"message", "raw", "delta", "additional_kwargs"},
+    )
+
+
+def _message(result: ChatResult) -> ChatMessage:
+    if not result.reasoning and not result.tool_calls:
+        # Text only, the common reply: ChatMessage's one validator (legacy images in
+        # additional_kwargs) has nothing to do, so no validation either.
+        text = construct(TextBlock, {"block_type": "text", "text": result.text}, {"text"})
+        return construct(
+            ChatMessage,
+            {"role": MessageRole.ASSISTANT, "additional_kwargs": {}, "blocks": [text]},
+            {"role", "additional_kwargs", "blocks"},
+        )
     blocks: list[Any] = []
     message_kwargs: dict[str, Any] = {}
     if result.reasoning:
@@ -294,20 +332,7 @@ def to_chat_response(result: ChatResult, *, chunk: ChatChunk | None = None) -> C
             ToolCallBlock(tool_call_id=call.id, tool_name=call.name, tool_kwargs=call.arguments)
             for call in result.tool_calls
         )
-    kwargs = _response_kwargs(result)
-    raw = dict(chunk.raw if chunk is not None else result.raw)
-    raw.setdefault("request_id", result.request_id)
-    raw.setdefault("usage", kwargs["usage"])
-    if chunk is not None and chunk.reasoning:
-        kwargs["thinking_delta"] = chunk.reasoning  # what FunctionAgent streams as thinking
-    return ChatResponse(
-        message=ChatMessage(
-            role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=message_kwargs
-        ),
-        delta=chunk.text if chunk is not None else None,
-        raw=raw,
-        additional_kwargs=kwargs,
-    )
+    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=message_kwargs)
 
 
 def _call_dict(call: ToolCall) -> dict[str, Any]:

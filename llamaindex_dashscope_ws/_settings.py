@@ -19,9 +19,8 @@ from typing import Any, ClassVar, Protocol
 
 from llama_index.core.bridge.pydantic import PrivateAttr
 
-from dashscope_ws._adapter_base import HeldClientSettings
+from dashscope_ws._adapter_base import HeldClientSettings, private
 from dashscope_ws._adapter_settings import accepted_arguments, check_arguments
-from dashscope_ws.adapters import client_settings
 from dashscope_ws.config import SecretStr
 
 __all__ = ["DashScopeClientSettings", "secret_value"]
@@ -95,6 +94,6 @@ class DashScopeClientSettings(HeldClientSettings):
         if private.get("_api_key") is not None:
             self._api_key = private["_api_key"]
 
-    def _client_kwargs(self) -> dict[str, Any]:
-        # The SecretStr object itself: the key is never stored twice.
-        return client_settings(self, api_key=self._api_key)
+    def _client_key(self) -> object:
+        # The SecretStr object itself (the client takes it as is): the key is never stored twice.
+        return private(self, "_api_key")

@@ -43,7 +43,7 @@ from llama_index.core.types import Model
 
 from dashscope_ws._adapter_base import EndpointField
 from dashscope_ws._adapter_settings import GenerationFields, lift_parameters
-from dashscope_ws._arguments import refuse_fields_in_extra
+from dashscope_ws._arguments import given_parameters, refuse_fields_in_extra
 from dashscope_ws.models import lookup
 from dashscope_ws.settings import GENERATION_PARAMETERS
 from llamaindex_dashscope_ws._convert import (
@@ -199,7 +199,7 @@ class DashScope(
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Wire messages and the core's keyword arguments; the instance is never mutated."""
         call = dict(kwargs)
-        options: dict[str, Any] = {name: getattr(self, name) for name in _PARAMETER_FIELDS}
+        options = given_parameters(self, _PARAMETER_FIELDS)
         options.update(self.additional_kwargs)
         options["model"] = call.pop("model", None) or self.model
         options["workspace"] = call.pop("workspace", None)  # None: the instance's workspace

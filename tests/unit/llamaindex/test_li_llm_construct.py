@@ -87,7 +87,7 @@ def test_every_argument_is_honoured() -> None:
 
 def test_no_output_cap_by_default() -> None:
     _, options = DashScope(api_key=KEY)._call_args([], {})
-    assert options["max_tokens"] is None  # None-valued parameters are dropped by the core
+    assert options.get("max_tokens") is None  # unset: the service default (no cap)
 
 
 def test_per_call_options_do_not_mutate_instance() -> None:

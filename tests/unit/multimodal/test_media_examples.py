@@ -48,3 +48,14 @@ def test_local_media_walks_every_media_spelling(tmp_path: Path) -> None:
     assert all(not is_local(v) for v in (content[1]["image"], content[2]["video"][1]))
     assert content[5] == {"text": "file:///not/media.png"}
     assert parts[0]["image"] == path  # the caller's messages are not changed
+
+
+def test_local_media_shortcut_is_taken_only_for_plain_text() -> None:
+    from types import MappingProxyType
+
+    parts = [{"text": "?"}, {"image": b"\x89PNG"}]
+    assert local_media([{"role": "user", "content": "file:///a.png"}]) == {}  # text, not a part
+    system = {"role": "system", "content": "s"}
+    assert len(local_media([system, {"role": "user", "content": parts}]))
+    assert len(local_media((MappingProxyType({"role": "user", "content": parts}),)))
+    assert len(local_media([MappingProxyType({"role": "user", "content": parts})]))
