@@ -34,6 +34,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from typing import Any
 
 import aiohttp
+from aiohttp import hdrs
 
 from .config import ClientConfig
 from .errors import APIConnectionError, APITimeoutError, DashScopeError
@@ -96,6 +97,9 @@ class AiohttpTransport:
 
     async def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
+        owned = self._sessions.get(loop)  # the common case, without the lock (a dict read)
+        if owned is not None and not owned.session.closed:
+            return owned.session
         with self._lock:
             owned = self._sessions.get(loop)
             if owned is not None and not owned.session.closed:
@@ -120,10 +124,8 @@ class AiohttpTransport:
         try:
             session = await self._session()
             async with self._request(session, request, timeout=self._send_timeout) as resp:
-                body = BoundedBody(self.options.max_response_bytes)
-                async for chunk in resp.content.iter_chunked(READ_SIZE):
-                    body.add(chunk)
-                return RawResponse(resp.status, dict(resp.headers), body.value())
+                body = await _read_body(resp, self.options.max_response_bytes)
+                return RawResponse(resp.status, dict(resp.headers), body)
         except _ERRORS as exc:
             error = map_aiohttp_error(exc)
         raise error  # outside the except block: no __context__ holding the request
@@ -281,6 +283,22 @@ def _detach_dead(
     with lock or contextlib.nullcontext():
         for loop in [lp for lp in sessions if lp.is_closed()]:
             sessions.pop(loop).detach()
+
+
+async def _read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """A whole non-streamed body, refused beyond ``limit`` bytes.
+
+    A declared length within the limit, not compressed, is read in one ``read()`` (what a
+    plain aiohttp caller does; aiohttp stops at that length). A compressed body can inflate
+    past its declared length, and a chunked one declares none: those are counted as read.
+    """
+    length = resp.content_length
+    if length is not None and length <= limit and hdrs.CONTENT_ENCODING not in resp.headers:
+        return await resp.read()
+    body = BoundedBody(limit)
+    async for chunk in resp.content.iter_chunked(READ_SIZE):
+        body.add(chunk)
+    return body.value()
 
 
 async def _read_chunks(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
