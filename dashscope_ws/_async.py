@@ -36,7 +36,7 @@ from typing import Any
 import aiohttp
 from aiohttp import hdrs
 
-from .config import ClientConfig
+from .config import ClientConfig, SecretStr
 from .errors import APIConnectionError, APITimeoutError, DashScopeError
 from .http import READ_SIZE, BoundedBody, HTTPRequest, RawResponse, TransportOptions, select_proxy
 from .protocol import parse_error
@@ -70,6 +70,7 @@ class AiohttpTransport:
         self._sessions: dict[asyncio.AbstractEventLoop, _Owned] = {}
         self._lock = threading.Lock()
         self._closing: set[asyncio.Task[Any]] = set()
+        self._authorization: tuple[SecretStr | None, str] = (None, "")
         # Not a method: the finalizer must not keep the transport alive.
         weakref.finalize(self, _detach_dead, self._sessions, self._lock)
 
@@ -89,11 +90,27 @@ class AiohttpTransport:
         return session.request(
             request.method,
             request.url,
-            headers=request.wire_headers(),
+            headers=self._wire_headers(request),
             data=request.content,
             proxy=proxy,
             **options,
         )
+
+    def _wire_headers(self, request: HTTPRequest) -> dict[str, str]:
+        """``request.wire_headers()``, reusing the ``Authorization`` value of the last key.
+
+        A client signs every call with the same key: one masked header for it, not one per
+        call. Kept as one tuple, swapped whole, so threads sharing the transport never pair
+        a key with another key's header.
+        """
+        key = request.api_key
+        known, value = self._authorization
+        if key is not None and key is known:
+            return {**request.headers, "Authorization": value}
+        headers = request.wire_headers()
+        if key is not None:
+            self._authorization = (key, headers["Authorization"])
+        return headers
 
     async def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()

@@ -27,7 +27,20 @@ def chat_decoder(model: str) -> Callable[[], ChatStreamDecoder]:
 
 
 def chat_parser(model: str) -> Parser[ChatResult]:
-    return lambda r: parse_chat_response(r.status, r.headers, r.body, model=model)
+    return _ChatParser(model)
+
+
+class _ChatParser:
+    """``chat_parser``'s result: one object per call where a closure is three (function,
+    cell, tuple), which the garbage collector tracks while hundreds of calls are in flight."""
+
+    __slots__ = ("model",)
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+
+    def __call__(self, r: RawResponse) -> ChatResult:
+        return parse_chat_response(r.status, r.headers, r.body, model=self.model)
 
 
 def embedding_parser(count: int, dimension: int | None = None) -> Parser[EmbeddingBatch]:
