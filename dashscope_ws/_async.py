@@ -140,7 +140,11 @@ class AiohttpTransport:
         """Send a request and read the whole answer (at most ``max_response_bytes``)."""
         try:
             session = await self._session()
-            async with self._request(session, request, timeout=self._send_timeout) as resp:
+            # The response's own context (release, wait for close), as aiohttp's request
+            # context manager would do; awaited directly, that manager and its __aenter__
+            # coroutine do not stay alive through the wait (objects the GC tracks).
+            response = await self._request(session, request, timeout=self._send_timeout)
+            async with response as resp:
                 body = await _read_body(resp, self.options.max_response_bytes)
                 return RawResponse(resp.status, dict(resp.headers), body)
         except _ERRORS as exc:

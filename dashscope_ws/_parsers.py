@@ -6,6 +6,7 @@ into a ``Callable[[RawResponse], T]`` (or a decoder factory for streams).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -26,7 +27,9 @@ def chat_decoder(model: str) -> Callable[[], ChatStreamDecoder]:
     return lambda: ChatStreamDecoder(model=model)
 
 
+@functools.lru_cache(maxsize=64)
 def chat_parser(model: str) -> Parser[ChatResult]:
+    """The parser of ``model``'s answers: pure, so one per model, not one per call."""
     return _ChatParser(model)
 
 
