@@ -34,8 +34,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from typing import Any
 
 import aiohttp
+from aiohttp import hdrs
 
-from .config import ClientConfig
+from .config import ClientConfig, SecretStr
 from .errors import APIConnectionError, APITimeoutError, DashScopeError
 from .http import READ_SIZE, BoundedBody, HTTPRequest, RawResponse, TransportOptions, select_proxy
 from .protocol import parse_error
@@ -69,6 +70,7 @@ class AiohttpTransport:
         self._sessions: dict[asyncio.AbstractEventLoop, _Owned] = {}
         self._lock = threading.Lock()
         self._closing: set[asyncio.Task[Any]] = set()
+        self._authorization: tuple[SecretStr | None, str] = (None, "")
         # Not a method: the finalizer must not keep the transport alive.
         weakref.finalize(self, _detach_dead, self._sessions, self._lock)
 
@@ -88,14 +90,33 @@ class AiohttpTransport:
         return session.request(
             request.method,
             request.url,
-            headers=request.wire_headers(),
+            headers=self._wire_headers(request),
             data=request.content,
             proxy=proxy,
             **options,
         )
 
+    def _wire_headers(self, request: HTTPRequest) -> dict[str, str]:
+        """``request.wire_headers()``, reusing the ``Authorization`` value of the last key.
+
+        A client signs every call with the same key: one masked header for it, not one per
+        call. Kept as one tuple, swapped whole, so threads sharing the transport never pair
+        a key with another key's header.
+        """
+        key = request.api_key
+        known, value = self._authorization
+        if key is not None and key is known:
+            return {**request.headers, "Authorization": value}
+        headers = request.wire_headers()
+        if key is not None:
+            self._authorization = (key, headers["Authorization"])
+        return headers
+
     async def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
+        owned = self._sessions.get(loop)  # the common case, without the lock (a dict read)
+        if owned is not None and not owned.session.closed:
+            return owned.session
         with self._lock:
             owned = self._sessions.get(loop)
             if owned is not None and not owned.session.closed:
@@ -119,11 +140,13 @@ class AiohttpTransport:
         """Send a request and read the whole answer (at most ``max_response_bytes``)."""
         try:
             session = await self._session()
-            async with self._request(session, request, timeout=self._send_timeout) as resp:
-                body = BoundedBody(self.options.max_response_bytes)
-                async for chunk in resp.content.iter_chunked(READ_SIZE):
-                    body.add(chunk)
-                return RawResponse(resp.status, dict(resp.headers), body.value())
+            # The response's own context (release, wait for close), as aiohttp's request
+            # context manager would do; awaited directly, that manager and its __aenter__
+            # coroutine do not stay alive through the wait (objects the GC tracks).
+            response = await self._request(session, request, timeout=self._send_timeout)
+            async with response as resp:
+                body = await _read_body(resp, self.options.max_response_bytes)
+                return RawResponse(resp.status, dict(resp.headers), body)
         except _ERRORS as exc:
             error = map_aiohttp_error(exc)
         raise error  # outside the except block: no __context__ holding the request
@@ -281,6 +304,22 @@ def _detach_dead(
     with lock or contextlib.nullcontext():
         for loop in [lp for lp in sessions if lp.is_closed()]:
             sessions.pop(loop).detach()
+
+
+async def _read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """A whole non-streamed body, refused beyond ``limit`` bytes.
+
+    A declared length within the limit, not compressed, is read in one ``read()`` (what a
+    plain aiohttp caller does; aiohttp stops at that length). A compressed body can inflate
+    past its declared length, and a chunked one declares none: those are counted as read.
+    """
+    length = resp.content_length
+    if length is not None and length <= limit and hdrs.CONTENT_ENCODING not in resp.headers:
+        return await resp.read()
+    body = BoundedBody(limit)
+    async for chunk in resp.content.iter_chunked(READ_SIZE):
+        body.add(chunk)
+    return body.value()
 
 
 async def _read_chunks(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:

@@ -6,6 +6,7 @@ into a ``Callable[[RawResponse], T]`` (or a decoder factory for streams).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -26,8 +27,23 @@ def chat_decoder(model: str) -> Callable[[], Pulled]:
     return lambda: Pulled(ChatStreamDecoder(model=model))
 
 
+@functools.lru_cache(maxsize=64)
 def chat_parser(model: str) -> Parser[ChatResult]:
-    return lambda r: parse_chat_response(r.status, r.headers, r.body, model=model)
+    """The parser of ``model``'s answers: pure, so one per model, not one per call."""
+    return _ChatParser(model)
+
+
+class _ChatParser:
+    """``chat_parser``'s result: one object per call where a closure is three (function,
+    cell, tuple), which the garbage collector tracks while hundreds of calls are in flight."""
+
+    __slots__ = ("model",)
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+
+    def __call__(self, r: RawResponse) -> ChatResult:
+        return parse_chat_response(r.status, r.headers, r.body, model=self.model)
 
 
 def embedding_parser(count: int, dimension: int | None = None) -> Parser[EmbeddingBatch]:

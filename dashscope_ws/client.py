@@ -19,7 +19,6 @@ ends cleanly but without its final event raises
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -155,7 +154,7 @@ class DashScopeClient(ChatMethods, WorkspaceMethods, AppMethods, UploadMethods, 
         """The request with this client's key (unless ``sign=False``: an OSS upload), its
         body encoded (a typed error if it cannot be)."""
         if sign and request.api_key is None:
-            request = dataclasses.replace(request, api_key=self.config.api_key)
+            request = request.signed(self.config.api_key)
         _ = request.content  # encoded once, before any attempt
         return request
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
+import os
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -52,6 +53,7 @@ READ_SIZE = 64 * 1024
 """Bytes asked for per read: streams decode whatever arrived, up to this much."""
 
 _MASK = "Bearer **********"
+_UNSET: Any = object()  # HTTPRequest.content not encoded yet
 
 
 class MaskedHeader(str):
@@ -130,12 +132,20 @@ class HTTPRequest:
     api_key: SecretStr | None = field(default=None, compare=False)
     body: bytes | None = field(default=None, repr=False)
 
-    @cached_property
+    @property
     def content(self) -> bytes | None:
         """The body bytes, encoded once (raises :class:`InvalidRequestError`)."""
+        content: bytes | None = getattr(self, "_content", _UNSET)
+        if content is not _UNSET:
+            return content
         if self.body is not None:
-            return self.body
-        return None if self.json is None else encode_json(self.json)
+            content = self.body
+        else:
+            content = None if self.json is None else encode_json(self.json)
+        # Not functools.cached_property: that writes to __dict__, which makes Python build
+        # a dict for the instance (one more object for the garbage collector per call).
+        object.__setattr__(self, "_content", content)
+        return content
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Never the key: a request sent elsewhere gets the receiving client's key.
@@ -144,7 +154,19 @@ class HTTPRequest:
 
     def __copy__(self) -> HTTPRequest:
         # copy.copy would otherwise use __reduce__ and silently drop the key.
-        return dataclasses.replace(self)
+        return self.signed(self.api_key)
+
+    def signed(self, api_key: SecretStr | None) -> HTTPRequest:
+        """This request with ``api_key`` (its encoded body kept, never encoded twice).
+
+        Every call signs its request: the fields are passed on directly, without the
+        field-by-field introspection of ``dataclasses.replace`` (2.5x slower).
+        """
+        request = type(self)(self.method, self.url, self.headers, self.json, api_key, self.body)
+        content = getattr(self, "_content", _UNSET)
+        if content is not _UNSET:
+            object.__setattr__(request, "_content", content)
+        return request
 
     def __deepcopy__(self, memo: dict[int, Any]) -> HTTPRequest:
         return dataclasses.replace(self, headers=dict(self.headers), json=copy.deepcopy(self.json))
@@ -185,7 +207,11 @@ def environment_proxy(url: str) -> str | None:
     """
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if is_loopback(host):
+    if _loopback(host):
+        return None
+    # Read on every call (the environment may change), but cheaply: the standard scan
+    # decodes every variable twice (~40 µs); most environments name no proxy at all.
+    if "_proxy" not in "\0".join(os.environ).lower():
         return None
     proxies = urllib.request.getproxies_environment()
     if not proxies:
@@ -194,6 +220,10 @@ def environment_proxy(url: str) -> str | None:
     if urllib.request.proxy_bypass_environment(host, proxies):  # type: ignore[attr-defined]
         return None
     return proxies.get(parts.scheme) or proxies.get("all")
+
+
+# A client talks to one or two hosts: parsing the address on every call costs ~2 µs.
+_loopback = functools.lru_cache(maxsize=64)(is_loopback)
 
 
 def select_proxy(url: str, *, proxy: str | None, trust_env: bool) -> str | None:

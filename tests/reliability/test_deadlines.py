@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import socket
@@ -12,6 +13,7 @@ import pytest
 from reliability_tools import raised, raw_server, read_request, trickle
 
 from dashscope_ws import (
+    APIConnectionError,
     APITimeoutError,
     DashScopeClient,
     ResponseTooLargeError,
@@ -198,3 +200,49 @@ def test_chat_of_a_stream_only_model_is_bounded_by_total_timeout(mode: str) -> N
         elapsed = time.monotonic() - started
     assert isinstance(error, APITimeoutError)
     assert elapsed < 3 * DEADLINE
+
+
+def _oversized(connection: socket.socket, head: bytes, body: bytes) -> None:
+    read_request(connection)
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + head + b"\r\n")
+    connection.sendall(body)
+
+
+@MODES
+@pytest.mark.parametrize("kind", ["gzip", "chunked"])
+def test_the_size_limit_holds_without_a_trustworthy_length(mode: str, kind: str) -> None:
+    # A compressed body inflates past its declared length; a chunked one declares none.
+    # Both are counted as they are read (the one-read path is for plain declared lengths).
+    payload = b'{"output": "' + b"x" * 200_000 + b'"}'
+    if kind == "gzip":
+        body = gzip.compress(payload)
+        head = f"Content-Encoding: gzip\r\nContent-Length: {len(body)}\r\n".encode()
+    else:
+        body = f"{len(payload):x}\r\n".encode() + payload + b"\r\n0\r\n\r\n"
+        head = b"Transfer-Encoding: chunked\r\n"
+    with raw_server(lambda connection: _oversized(connection, head, body)) as port:
+        client = DashScopeClient(
+            api_key="sk-test",
+            base_url=f"http://127.0.0.1:{port}",
+            max_response_bytes=100_000,
+            retry_policy=RetryPolicy(0),
+        )
+        error = raised(mode, client, "chat")
+    assert isinstance(error, ResponseTooLargeError), repr(error)
+
+
+@MODES
+def test_a_body_cut_short_of_its_length_is_a_connection_error(mode: str) -> None:
+    body = json.dumps(REPLY).encode()
+
+    def short(connection: socket.socket) -> None:
+        read_request(connection)
+        connection.sendall(_headers(len(body) + 10) + body)
+        connection.close()
+
+    with raw_server(short) as port:
+        client = DashScopeClient(
+            api_key="sk-test", base_url=f"http://127.0.0.1:{port}", retry_policy=RetryPolicy(0)
+        )
+        error = raised(mode, client, "chat")
+    assert isinstance(error, APIConnectionError), repr(error)

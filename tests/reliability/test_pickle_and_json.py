@@ -90,3 +90,20 @@ def test_a_copied_request_keeps_its_key_while_a_pickled_one_drops_it() -> None:
         assert twin.wire_headers()["Authorization"] == "Bearer sk-copy"
     assert copy.deepcopy(request).json is not request.json
     assert pickle.loads(pickle.dumps(request)).api_key is None  # noqa: S301 (our own bytes)
+
+
+def test_signing_a_request_copies_it_with_the_key_and_its_encoded_body() -> None:
+    from dashscope_ws.config import SecretStr
+    from dashscope_ws.http import HTTPRequest
+
+    request = HTTPRequest("POST", "https://h/api/v1/x", {"A": "b"}, {"m": [1]})
+    body = request.content
+    signed = request.signed(SecretStr("sk-sign"))
+    assert request.api_key is None  # the original is untouched
+    assert signed == request
+    assert type(signed) is HTTPRequest
+    assert signed.content is body  # encoded once, not again
+    assert signed.wire_headers()["Authorization"] == "Bearer sk-sign"
+    assert "sk-sign" not in repr(signed)
+    with pytest.raises(AttributeError):
+        signed.url = "https://elsewhere"  # type: ignore[misc]  # still frozen

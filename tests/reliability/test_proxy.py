@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import os
 import socket
 from urllib.parse import urlsplit
 
@@ -141,3 +142,17 @@ def test_select_proxy_skips_loopback(host: str, monkeypatch: pytest.MonkeyPatch)
         select_proxy("http://api.example.com/api/v1", proxy=None, trust_env=True)
         == "http://proxy.example:3128"
     )
+
+
+def test_any_spelling_of_a_proxy_variable_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The quick "no proxy variable at all" check must not miss what urllib would find.
+    for name in [n for n in os.environ if n.lower().endswith("_proxy")]:
+        monkeypatch.delenv(name)
+    assert select_proxy("https://api.example.com/api/v1", proxy=None, trust_env=True) is None
+    monkeypatch.setenv("Https_Proxy", "http://proxy.example:3128")
+    assert (
+        select_proxy("https://api.example.com/api/v1", proxy=None, trust_env=True)
+        == "http://proxy.example:3128"
+    )
+    monkeypatch.setenv("NO_PROXY", "example.com")
+    assert select_proxy("https://api.example.com/api/v1", proxy=None, trust_env=True) is None

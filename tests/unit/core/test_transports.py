@@ -274,3 +274,22 @@ def test_result_of_a_closed_or_failed_stream_is_never_a_partial_reply() -> None:
         failed.result()  # ends without its final event
     with pytest.raises(StreamProtocolError):
         failed.result()  # and asking again does not hand out the partial text
+
+
+def test_the_async_transport_signs_each_request_with_its_own_key() -> None:
+    from dashscope_ws._async import AiohttpTransport
+    from dashscope_ws.config import SecretStr
+
+    transport = AiohttpTransport(TransportOptions(timeout=30.0, connect_timeout=5.0))
+    first, second = SecretStr("sk-first"), SecretStr("sk-second")
+
+    def headers(key: SecretStr | None, workspace: str) -> dict[str, str]:
+        request = HTTPRequest("POST", "http://h/x", {"X-DashScope-WorkSpace": workspace}, None)
+        return transport._wire_headers(request.signed(key))
+
+    seen = [headers(first, "a"), headers(second, "b"), headers(first, "c"), headers(None, "d")]
+    assert [h.get("Authorization") for h in seen] == [
+        "Bearer sk-first", "Bearer sk-second", "Bearer sk-first", None,
+    ]  # fmt: skip
+    assert [h["X-DashScope-WorkSpace"] for h in seen] == ["a", "b", "c", "d"]
+    assert "sk-first" not in repr(seen[2]) + repr(vars(transport))
