@@ -1,9 +1,9 @@
 """Pure conversions between LlamaIndex objects and the core's wire dicts and results.
 
 Nothing here does I/O, so sync and async paths (and the tests) share every line:
-``ChatMessage`` -> wire message dicts, ``ChatResult`` -> ``ChatResponse``, tool specs
-and ``tool_choice``, and tool calls -> ``ToolSelection``. Streams are folded in
-:mod:`llamaindex_dashscope_ws._stream`.
+``ChatMessage`` -> wire message dicts, tool specs and ``tool_choice``, and tool calls ->
+``ToolSelection``. Results become ``ChatResponse`` in :mod:`llamaindex_dashscope_ws._responses`;
+streams are folded in :mod:`llamaindex_dashscope_ws._stream`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from llama_index.core.bridge.pydantic import BaseModel
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.llms.utils import parse_partial_json
 
-from dashscope_ws._construct import construct
 from dashscope_ws.adapters import (
     ToolArgumentsError,
     check_content_for_model,
@@ -38,7 +37,6 @@ from dashscope_ws.adapters import (
 )
 from dashscope_ws.adapters import parse_tool_arguments as core_parse_tool_arguments
 from dashscope_ws.protocol import TOOL_MEDIA_MESSAGE
-from dashscope_ws.types import ChatChunk, ChatResult, ToolCall, Usage
 from llamaindex_dashscope_ws._media import media_block_part
 
 if TYPE_CHECKING:
@@ -49,13 +47,11 @@ __all__ = [
     "parse_tool_arguments",
     "resolve_tool_choice",
     "response_format_for",
-    "to_chat_response",
     "to_wire_message",
     "to_wire_messages",
     "tool_calls_of",
     "tool_selections",
     "tool_spec",
-    "usage_dict",
 ]
 
 _ROLE = {
@@ -232,116 +228,6 @@ def response_format_for(output_cls: type[BaseModel]) -> dict[str, Any]:
         ('json_schema', 'Song', ['title'])
     """
     return json_schema_response_format(output_cls.model_json_schema(), name=output_cls.__name__)
-
-
-# --------------------------------------------------------------------------- responses
-
-
-def usage_dict(usage: Usage) -> dict[str, Any]:
-    """Native usage names, plus anything extra the service sent.
-
-    Example:
-        >>> usage_dict(Usage(input_tokens=3, output_tokens=2, total_tokens=5))
-        {'input_tokens': 3, 'output_tokens': 2, 'total_tokens': 5}
-    """
-    out = dict(usage.raw)
-    # Unrolled (not a getattr loop): streams call this once per chunk.
-    if (value := usage.input_tokens) is not None:
-        out["input_tokens"] = value
-    if (value := usage.output_tokens) is not None:
-        out["output_tokens"] = value
-    if (value := usage.total_tokens) is not None:
-        out["total_tokens"] = value
-    if (value := usage.cached_tokens) is not None:
-        out["cached_tokens"] = value
-    if (value := usage.reasoning_tokens) is not None:
-        out["reasoning_tokens"] = value
-    return out
-
-
-def _response_kwargs(result: ChatResult) -> dict[str, Any]:
-    usage = usage_dict(result.usage)
-    out: dict[str, Any] = {
-        "request_id": result.request_id,
-        "finish_reason": result.finish_reason,
-        "model": result.model,
-        "usage": usage,
-    }
-    # The names LlamaIndex token counters read from ``additional_kwargs``.
-    if result.usage.input_tokens is not None:
-        out["prompt_tokens"] = result.usage.input_tokens
-    if result.usage.output_tokens is not None:
-        out["completion_tokens"] = result.usage.output_tokens
-    if result.usage.total_tokens is not None:
-        out["total_tokens"] = result.usage.total_tokens
-    return out
-
-
-def to_chat_response(result: ChatResult, *, chunk: ChatChunk | None = None) -> ChatResponse:
-    """Build a ``ChatResponse`` from a complete or cumulative-so-far result.
-
-    ``chunk`` (streams) supplies ``delta``, the chunk's ``raw`` and
-    ``thinking_delta``; ``message`` is always the cumulative message.
-
-    Example:
-        >>> r = to_chat_response(ChatResult(text="hi", request_id="r1"))
-        >>> (r.message.content, r.additional_kwargs["request_id"], r.raw["request_id"])
-        ('hi', 'r1', 'r1')
-    """
-    kwargs = _response_kwargs(result)
-    raw = dict(chunk.raw if chunk is not None else result.raw)
-    raw.setdefault("request_id", result.request_id)
-    raw.setdefault("usage", kwargs["usage"])
-    if chunk is not None and chunk.reasoning:
-        kwargs["thinking_delta"] = chunk.reasoning  # what FunctionAgent streams as thinking
-    # No validation (``dashscope_ws._construct``, tested): ChatResponse has no validator.
-    return construct(
-        ChatResponse,
-        {
-            "message": _message(result),
-            "raw": raw,
-            "delta": chunk.text if chunk is not None else None,
-            "logprobs": None,
-            "additional_kwargs": kwargs,
-        },
-        {"message", "raw", "delta", "additional_kwargs"},
-    )
-
-
-def _message(result: ChatResult) -> ChatMessage:
-    if not result.reasoning and not result.tool_calls:
-        # Text only, the common reply: ChatMessage's one validator (legacy images in
-        # additional_kwargs) has nothing to do, so no validation either.
-        text = construct(TextBlock, {"block_type": "text", "text": result.text}, {"text"})
-        return construct(
-            ChatMessage,
-            {"role": MessageRole.ASSISTANT, "additional_kwargs": {}, "blocks": [text]},
-            {"role", "additional_kwargs", "blocks"},
-        )
-    blocks: list[Any] = []
-    message_kwargs: dict[str, Any] = {}
-    if result.reasoning:
-        blocks.append(
-            ThinkingBlock(content=result.reasoning, num_tokens=result.usage.reasoning_tokens)
-        )
-        message_kwargs["reasoning_content"] = result.reasoning
-    blocks.append(TextBlock(text=result.text))
-    if result.tool_calls:
-        message_kwargs["tool_calls"] = [_call_dict(call) for call in result.tool_calls]
-        blocks.extend(
-            ToolCallBlock(tool_call_id=call.id, tool_name=call.name, tool_kwargs=call.arguments)
-            for call in result.tool_calls
-        )
-    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=message_kwargs)
-
-
-def _call_dict(call: ToolCall) -> dict[str, Any]:
-    return {
-        "id": call.id,
-        "type": call.type,
-        "index": call.index,
-        "function": {"name": call.name, "arguments": call.arguments},
-    }
 
 
 # --------------------------------------------------------------------------- tool calls

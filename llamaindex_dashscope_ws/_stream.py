@@ -32,7 +32,7 @@ from llama_index.core.bridge.pydantic import PrivateAttr
 
 from dashscope_ws._construct import construct
 from dashscope_ws.types import ChatChunk, Usage
-from llamaindex_dashscope_ws._convert import usage_dict
+from llamaindex_dashscope_ws._responses import chat_response, usage_dict
 
 __all__ = ["StreamFolder", "StreamedMessage"]
 
@@ -241,36 +241,8 @@ class StreamFolder:
         )
         if finish is not None:
             message._materialize()
-        usage_values = self._usage_dict
-        raw = dict(chunk.raw)
-        raw.setdefault("request_id", request_id)
-        raw.setdefault("usage", usage_values)
-        kwargs: dict[str, Any] = {
-            "request_id": request_id,
-            "finish_reason": self._finish_reason,
-            "model": model,
-            "usage": usage_values,
-        }
-        # The names LlamaIndex token counters read from ``additional_kwargs``.
-        if (tokens := usage.input_tokens) is not None:
-            kwargs["prompt_tokens"] = tokens
-        if (tokens := usage.output_tokens) is not None:
-            kwargs["completion_tokens"] = tokens
-        if (tokens := usage.total_tokens) is not None:
-            kwargs["total_tokens"] = tokens
-        if reasoning:
-            kwargs["thinking_delta"] = reasoning  # what FunctionAgent streams as thinking
-        return construct(
-            ChatResponse,
-            {
-                "message": message,
-                "raw": raw,
-                "delta": text,
-                "logprobs": None,
-                "additional_kwargs": kwargs,
-            },
-            {"message", "raw", "delta", "additional_kwargs"},
-        )
+        facts = (request_id, self._finish_reason, model, usage, self._usage_dict)
+        return chat_response(message, chunk.raw, text, facts, reasoning)
 
     def _fold_calls(self, chunk: ChatChunk) -> None:
         for delta in chunk.tool_calls:

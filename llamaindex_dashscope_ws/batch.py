@@ -23,7 +23,8 @@ from dashscope_ws.batch import (
     chat_result,
     compatible_message,
 )
-from llamaindex_dashscope_ws._convert import to_chat_response, to_wire_messages
+from llamaindex_dashscope_ws._convert import to_wire_messages
+from llamaindex_dashscope_ws._responses import to_chat_response
 
 __all__ = ["ChatBatchJobs", "EmbeddingBatchJobs"]
 

@@ -49,11 +49,11 @@ from dashscope_ws.settings import GENERATION_PARAMETERS
 from llamaindex_dashscope_ws._convert import (
     keep_first_tool_call,
     resolve_tool_choice,
-    to_chat_response,
     to_wire_messages,
     tool_selections,
     tool_spec,
 )
+from llamaindex_dashscope_ws._responses import to_chat_response
 from llamaindex_dashscope_ws._settings import DashScopeClientSettings
 from llamaindex_dashscope_ws._stream import StreamFolder
 from llamaindex_dashscope_ws._structured import json_schema_kwargs, structured_result

@@ -21,11 +21,11 @@ from llamaindex_dashscope_ws._convert import (
     keep_first_tool_call,
     parse_tool_arguments,
     resolve_tool_choice,
-    to_chat_response,
     to_wire_message,
     to_wire_messages,
     tool_selections,
 )
+from llamaindex_dashscope_ws._responses import to_chat_response
 from llamaindex_dashscope_ws._stream import StreamFolder
 
 # --------------------------------------------------------------------------- messages

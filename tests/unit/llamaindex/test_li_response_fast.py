@@ -11,7 +11,7 @@ from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageR
 from llama_index.core.instrumentation.events.llm import LLMChatEndEvent
 
 from dashscope_ws.types import ChatChunk, ChatResult, ToolCall, Usage
-from llamaindex_dashscope_ws._convert import to_chat_response
+from llamaindex_dashscope_ws._responses import to_chat_response
 
 USAGES = [Usage(), Usage(input_tokens=3, output_tokens=2, total_tokens=5, raw={"x": 1})]
 

@@ -11,7 +11,7 @@ from llama_index.core.instrumentation.events.llm import LLMChatInProgressEvent
 from dashscope_ws.accumulate import ChatAccumulator
 from dashscope_ws.types import ChatChunk, ToolCallDelta, Usage
 from dashscope_ws.wire import parse_usage
-from llamaindex_dashscope_ws._convert import to_chat_response
+from llamaindex_dashscope_ws._responses import to_chat_response
 from llamaindex_dashscope_ws._stream import StreamedMessage, StreamFolder
 
 
