@@ -19,6 +19,8 @@ __all__ = ["construct"]
 
 T = TypeVar("T")
 _setattr = object.__setattr__
+# pydantic models define no ``__new__``: calling object's directly skips the MRO lookup.
+_new = object.__new__
 
 
 def construct(
@@ -45,7 +47,7 @@ def construct(
         >>> construct(Point, {"x": 1}, {"x"}) == Point(x=1)
         True
     """
-    obj = cls.__new__(cls)
+    obj = _new(cls)
     _setattr(obj, "__dict__", values)
     _setattr(obj, "__pydantic_fields_set__", fields_set)
     _setattr(obj, "__pydantic_extra__", extra)
