@@ -12,9 +12,10 @@ is immutable. Consumers that only need the new part should read the chunk's delt
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from .types import ChatChunk, ChatResult, ToolCall, Usage
+from .types import ChatChunk, ChatResult, ToolCall, ToolCallDelta, Usage
 
 __all__ = ["ChatAccumulator"]
 
@@ -80,31 +81,48 @@ class ChatAccumulator:
 
     def add(self, chunk: ChatChunk) -> None:
         """Fold one chunk in (O(size of the chunk))."""
+        self.extend((chunk,))
+
+    def extend(self, chunks: Sequence[ChatChunk]) -> None:
+        """Fold chunks in, in order: a stream folds each read's chunks in one call, with the
+        last-chunk-wins fields kept in locals and stored once."""
+        if not chunks:
+            return
         self._result = None
-        if chunk.text:
-            self._text.append(chunk.text)
-        if chunk.reasoning:
-            self._reasoning.append(chunk.reasoning)
-        if chunk.tool_calls:
-            self._tools_changed = True
-            for delta in chunk.tool_calls:
-                parts = self._tools.get(delta.index)
-                if parts is None:
-                    parts = self._tools[delta.index] = _ToolCallParts()
-                if delta.id:
-                    parts.id = delta.id
-                if delta.name:
-                    parts.name.append(delta.name)
-                if delta.arguments:
-                    parts.arguments.append(delta.arguments)
-        if chunk.finish_reason is not None:
-            self._finish_reason = chunk.finish_reason
-        if chunk.usage is not None:
-            self._usage = chunk.usage
-        self._request_id = chunk.request_id or self._request_id
-        self._model = chunk.model or self._model
-        if chunk.raw:
-            self._raw = chunk.raw
+        # The lists behind _Text.append, without a call per piece.
+        text, reasoning = self._text._parts.append, self._reasoning._parts.append
+        finish, usage = self._finish_reason, self._usage
+        request_id, model, raw = self._request_id, self._model, self._raw
+        for chunk in chunks:
+            if chunk.text:
+                text(chunk.text)
+            if chunk.reasoning:
+                reasoning(chunk.reasoning)
+            if chunk.tool_calls:
+                self._add_tool_calls(chunk.tool_calls)
+            if chunk.finish_reason is not None:
+                finish = chunk.finish_reason
+            if chunk.usage is not None:
+                usage = chunk.usage
+            request_id = chunk.request_id or request_id
+            model = chunk.model or model
+            if chunk.raw:
+                raw = chunk.raw
+        self._finish_reason, self._usage = finish, usage
+        self._request_id, self._model, self._raw = request_id, model, raw
+
+    def _add_tool_calls(self, deltas: tuple[ToolCallDelta, ...]) -> None:
+        self._tools_changed = True
+        for delta in deltas:
+            parts = self._tools.get(delta.index)
+            if parts is None:
+                parts = self._tools[delta.index] = _ToolCallParts()
+            if delta.id:
+                parts.id = delta.id
+            if delta.name:
+                parts.name.append(delta.name)
+            if delta.arguments:
+                parts.arguments.append(delta.arguments)
 
     def result(self) -> ChatResult:
         """The message so far (callable at any point, not only at the end).

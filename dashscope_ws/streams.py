@@ -218,9 +218,7 @@ class _ChatMixin:
     def _seen(self, items: list[ChatChunk]) -> list[ChatChunk]:
         # Folded when read, not when yielded: result() covers every chunk either way.
         items = self._driver.seen(items)
-        add = self._accumulator.add
-        for item in items:
-            add(item)
+        self._accumulator.extend(items)
         return items
 
     def _finished(self) -> None:

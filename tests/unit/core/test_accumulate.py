@@ -114,3 +114,19 @@ def test_folding_is_linear_in_the_number_of_chunks(monkeypatch: pytest.MonkeyPat
     # Re-joining everything on each result() would make 4x the chunks cost 16x.
     assert large / small < 6
     assert large <= 4 * 32_000  # each text/argument/name piece is joined about once
+
+
+def test_extend_folds_like_add_one_by_one() -> None:
+    chunks = [
+        ChatChunk(reasoning="r", request_id="r1", model="m", raw={"n": 1}),
+        ChatChunk(tool_calls=(ToolCallDelta(0, id="c1", name="f", arguments='{"a'),)),
+        ChatChunk(text="x", usage=Usage(1, 1, 2), tool_calls=(ToolCallDelta(0, arguments="}"),)),
+        ChatChunk(text="y", finish_reason="stop", usage=Usage(1, 2, 3), raw={"n": 2}),
+    ]
+    extended = ChatAccumulator()
+    extended.extend(chunks[:1])
+    extended.extend(chunks[1:])
+    assert extended.result() == fold(*chunks).result()
+    before = extended.result()
+    extended.extend([])  # nothing new: the cached result stays
+    assert extended.result() is before
