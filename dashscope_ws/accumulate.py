@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .types import ChatChunk, ChatResult, ToolCall, Usage
+from .types import ChatChunk, ChatResult, ToolCall, ToolCallDelta, Usage
 
 __all__ = ["ChatAccumulator"]
 
@@ -79,24 +79,14 @@ class ChatAccumulator:
         self._result: ChatResult | None = None  # cached until the next add()
 
     def add(self, chunk: ChatChunk) -> None:
-        """Fold one chunk in (O(size of the chunk))."""
+        """Fold one chunk in (O(size of the chunk)); streams call it once per chunk."""
         self._result = None
         if chunk.text:
-            self._text.append(chunk.text)
+            self._text._parts.append(chunk.text)
         if chunk.reasoning:
-            self._reasoning.append(chunk.reasoning)
+            self._reasoning._parts.append(chunk.reasoning)
         if chunk.tool_calls:
-            self._tools_changed = True
-            for delta in chunk.tool_calls:
-                parts = self._tools.get(delta.index)
-                if parts is None:
-                    parts = self._tools[delta.index] = _ToolCallParts()
-                if delta.id:
-                    parts.id = delta.id
-                if delta.name:
-                    parts.name.append(delta.name)
-                if delta.arguments:
-                    parts.arguments.append(delta.arguments)
+            self._add_tool_calls(chunk.tool_calls)
         if chunk.finish_reason is not None:
             self._finish_reason = chunk.finish_reason
         if chunk.usage is not None:
@@ -105,6 +95,19 @@ class ChatAccumulator:
         self._model = chunk.model or self._model
         if chunk.raw:
             self._raw = chunk.raw
+
+    def _add_tool_calls(self, deltas: tuple[ToolCallDelta, ...]) -> None:
+        self._tools_changed = True
+        for delta in deltas:
+            parts = self._tools.get(delta.index)
+            if parts is None:
+                parts = self._tools[delta.index] = _ToolCallParts()
+            if delta.id:
+                parts.id = delta.id
+            if delta.name:
+                parts.name.append(delta.name)
+            if delta.arguments:
+                parts.arguments.append(delta.arguments)
 
     def result(self) -> ChatResult:
         """The message so far (callable at any point, not only at the end).

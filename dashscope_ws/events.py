@@ -4,9 +4,10 @@ Lines end in ``\\n``, ``\\r\\n`` or ``\\r`` (a ``\\r\\n`` split across two reads
 line end), comments are ignored, ``data`` lines are joined with ``\\n`` and an incomplete
 event at end of input is discarded. Each read has its line ends normalised to ``\\n``
 (two C-level ``replace`` calls, only when a ``\\r`` is present); complete events are cut
-at ``b"\\n\\n"`` with ``bytes.find`` and each event is decoded from UTF-8 once, so a
-character split across reads is never seen half-decoded. The search resumes where it
-stopped, so a multi-megabyte line costs linear time whatever the read size.
+at ``b"\\n\\n"`` with one ``bytes.split`` per read that completes any, and each event is
+decoded from UTF-8 once, so a character split across reads is never seen half-decoded. An
+incomplete event is searched from where the last search stopped, so a multi-megabyte line
+costs linear time whatever the read size.
 
 Memory is bounded: a line or an event longer than ``max_line_bytes`` (default 16 MiB,
 h11's ``max_incomplete_event_size`` idea) raises ``StreamProtocolError`` naming the limit
@@ -29,6 +30,10 @@ DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 _STATUS_PREFIX = b"HTTP_STATUS/"
 _STATUS_COMMENTS = {b":HTTP_STATUS/%d" % code: code for code in range(100, 600)}
+# Byte values, not one-byte strings, as needles for ``in``: ``b"\n" in data`` first tries
+# the needle as an int and pays for a TypeError on every call.
+_LF, _CR, _NUL, _SPACE = b"\n\r\0 "
+_RESULT_200 = b"\nevent:result\n:HTTP_STATUS/200\ndata:"  # what follows the id line, in general
 
 
 @dataclass(slots=True)
@@ -75,7 +80,7 @@ class SSEDecoder:
         self._scan = 0  # where the next search for b"\n\n" in _buf starts
         self._pending_cr = False  # last read ended in "\r": a leading "\n" is not a new line
         self._head: bytes | None = b""  # bytes seen while a BOM may still be arriving
-        self._last_id: str | None = None
+        self._last_id: bytes | None = None  # raw: decoded only for an SSEEvent (see _id)
         self._error: StreamProtocolError | None = None
 
     def feed(self, data: bytes) -> list[SSEEvent]:
@@ -111,37 +116,37 @@ class SSEDecoder:
             self._pending_cr = False
             if data[:1] == b"\n":
                 data = data[1:]
-        if b"\r" in data:
+        if _CR in data:
             self._pending_cr = data[-1:] == b"\r"
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         buf = self._buf
         limit = self.max_line_bytes
         text = data
-        scan = 0
         if buf:
             buf += data
-            scan = self._scan
-            if buf.find(b"\n\n", scan) < 0:  # still inside one event: nothing to cut
+            if buf.find(b"\n\n", self._scan) < 0:  # still inside one event: nothing to cut
                 if len(buf) > limit:
                     return self._fail([])
                 self._scan = len(buf) - 1
                 return []
-            # Events complete: work on bytes (hashable lines, one copy of consumed input).
+            # Events complete: work on bytes (one copy of consumed input). The part before
+            # _scan holds no b"\n\n", so the split below reads each byte once more at most.
             text = bytes(buf)
             buf.clear()
-        blocks: list[bytes] = []
-        start = 0
-        find = text.find
-        while (end := find(b"\n\n", scan)) >= 0:
-            if end - start > limit:
+        # One C-level split; the last piece is the incomplete rest, empty pieces are runs
+        # of blank lines (no event).
+        blocks = text.split(b"\n\n")
+        rest = blocks.pop()
+        if b"" in blocks:
+            blocks = [block for block in blocks if block]
+        if len(text) > limit:  # only then can a piece be too long: keep the events before it
+            for count, block in enumerate(blocks):
+                if len(block) > limit:
+                    return self._fail(blocks[:count])
+            if len(rest) > limit:
                 return self._fail(blocks)
-            if end > start:
-                blocks.append(text[start:end])
-            start = scan = end + 2
-        if len(text) - start > limit:
-            return self._fail(blocks)
-        if start < len(text):
-            buf += text[start:] if start else text
+        if rest:
+            buf += rest
         self._scan = len(buf) - 1 if buf else 0
         return blocks
 
@@ -155,34 +160,32 @@ class SSEDecoder:
         return blocks
 
     def _event(self, block: bytes) -> SSEEvent | None:
-        found = self.result_data(block)
-        if found is not None:
-            return SSEEvent("result", found[0], self._last_id, None, None, found[1])
+        data = self.result_data(block)
+        if data is not None:
+            return SSEEvent("result", data, self._id(), None, None, 200)
         return self._generic_event(block)
 
-    def result_data(self, block: bytes) -> tuple[str, int] | None:
-        """``(data, http_status)`` of a block in DashScope's exact event shape, else ``None``.
+    def _id(self) -> str | None:
+        return None if self._last_id is None else self._last_id.decode("utf-8", "replace")
 
-        The fast path: ``id:N / event:result / :HTTP_STATUS/NNN / data:...`` (nearly every
-        event) read in one split, with the same effect as the WHATWG loop (``last_id`` is
-        updated); any other block returns ``None`` and must go through the loop.
+    def result_data(self, block: bytes) -> str | None:
+        """The data of a block in DashScope's exact result shape, else ``None``.
+
+        The fast path: ``id:N / event:result / :HTTP_STATUS/200 / data:...`` (nearly every
+        event) checked with one comparison after the id line and decoded with one copy, with
+        the same effect as the WHATWG loop (``last_id`` is updated); any other block returns
+        ``None`` and must go through the loop.
         """
-        parts = block.split(b"\n", 3)
-        if (
-            len(parts) == 4
-            and parts[1] == b"event:result"
-            and parts[0][:3] == b"id:"
-            and parts[3][:5] == b"data:"
-            and b"\n" not in parts[3]
-        ):
-            code = _STATUS_COMMENTS.get(parts[2])
-            if code is not None:
-                value = parts[0][4:] if parts[0][3:4] == b" " else parts[0][3:]
-                if b"\0" not in value:
-                    self._last_id = value.decode("utf-8", "replace")
-                line = parts[3]
-                data = line[6:] if line[5:6] == b" " else line[5:]
-                return data.decode("utf-8", "replace"), code
+        end = block.find(b"\n")  # of the id line
+        if block[end : end + 36] == _RESULT_200 and block[:3] == b"id:":
+            data = block[end + 36 :]
+            if data and data[0] == _SPACE:
+                data = data[1:]
+            if _LF not in data:
+                value = block[4:end] if block[3] == _SPACE else block[3:end]
+                if _NUL not in value:
+                    self._last_id = value
+                return data.decode("utf-8", "replace")
         return None
 
     def _generic_event(self, block: bytes) -> SSEEvent | None:
@@ -202,8 +205,8 @@ class SSEDecoder:
                 event = "result"
             elif line[:3] == b"id:":
                 value = line[4:] if line[3:4] == b" " else line[3:]
-                if b"\0" not in value:
-                    self._last_id = value.decode("utf-8", "replace")
+                if _NUL not in value:
+                    self._last_id = value
             elif line:  # an empty line only occurs at the start of a block: no event
                 name, colon, value = line.partition(b":")
                 if colon and value[:1] == b" ":
@@ -213,8 +216,8 @@ class SSEDecoder:
                 elif name == b"event":
                     event = value.decode("utf-8", "replace")
                 elif name == b"id":
-                    if b"\0" not in value:
-                        self._last_id = value.decode("utf-8", "replace")
+                    if _NUL not in value:
+                        self._last_id = value
                 elif name == b"retry":
                     if value.isdigit():
                         retry = int(value)
@@ -225,7 +228,7 @@ class SSEDecoder:
         return SSEEvent(
             event or "message",
             (data[0] if len(data) == 1 else b"\n".join(data)).decode("utf-8", "replace"),
-            self._last_id,
+            self._id(),
             retry,
             status,
             http_status,

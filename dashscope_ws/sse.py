@@ -164,9 +164,9 @@ class ChatStreamDecoder(DeferredErrors[ChatChunk]):
 
     def _block(self, block: bytes) -> ChatChunk | None:
         sse = self._sse
-        found = sse.result_data(block)  # the common shape, without an SSEEvent
-        if found is not None:
-            return self._data_chunk(found[0], found[1], None)
+        data = sse.result_data(block)  # the common shape, without an SSEEvent
+        if data is not None:
+            return self._data_chunk(data, None)
         event = sse._generic_event(block)
         if event is None:
             return None
@@ -174,12 +174,11 @@ class ChatStreamDecoder(DeferredErrors[ChatChunk]):
             self._events += 1
             data = event.data
             raise event_error(event, json_object(data) if data.strip() else {})
-        return self._data_chunk(event.data, event.http_status, event)
+        return self._data_chunk(event.data, event)
 
-    def _data_chunk(
-        self, data: str, http_status: int | None, event: SSEEvent | None
-    ) -> ChatChunk | None:
-        """The chunk of one non-error event's data (``event`` is built only for an error)."""
+    def _data_chunk(self, data: str, event: SSEEvent | None) -> ChatChunk | None:
+        """The chunk of one non-error event's data (``event``: ``None`` for the fast path's
+        ``result`` event under ``HTTP_STATUS/200``, built only if it turns out an error)."""
         self._events += 1
         try:
             # The C scanner behind json.loads, without its wrapper; anything unusual
@@ -193,17 +192,17 @@ class ChatStreamDecoder(DeferredErrors[ChatChunk]):
                 return None
         if payload.__class__ is not dict:
             raise invalid_response("stream event is not a JSON object", data, request_id=None)
-        if (not payload.get("output") or "error" in payload) and is_error_payload(payload):
+        output = payload.get("output")
+        if (not output or "error" in payload) and is_error_payload(payload):
             if event is None:
-                event = SSEEvent("result", data, None, None, None, http_status)
+                event = SSEEvent("result", data, http_status=200)
             raise event_error(event, payload)
         try:
-            return self._parse(payload)
+            return self._parse(payload, output)
         except ShapeError as error:
             raise invalid_response(error, data, request_id=request_id_of(payload, None)) from None
 
-    def _parse(self, payload: dict[str, Any]) -> ChatChunk:
-        output = payload.get("output")
+    def _parse(self, payload: dict[str, Any], output: Any) -> ChatChunk:
         if output.__class__ is not dict:
             raise ShapeError("output is missing or not an object")
         choices = output.get("choices")
@@ -233,10 +232,10 @@ class ChatStreamDecoder(DeferredErrors[ChatChunk]):
             if "tool_calls" in message or "function_call" in message:
                 tool_calls = self._tool_deltas(message)
             finish = choice.get("finish_reason")
-            if finish == "null":  # the wire's "still generating"
-                finish = None
-        if finish is None or finish.__class__ is not str or not finish:
-            finish = normalise_finish_reason(output.get("finish_reason"))
+        if finish.__class__ is not str or not finish or finish == "null":  # "null": generating
+            finish = output.get("finish_reason")
+            if finish is not None:
+                finish = normalise_finish_reason(finish)
         if finish:
             self._finished = True
         usage = payload.get("usage")
