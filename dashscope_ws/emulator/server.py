@@ -7,6 +7,7 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -202,6 +203,20 @@ class Emulator:
     def requests(self) -> list[RecordedRequest]:
         """A snapshot of every request received since the last :meth:`reset`, oldest first."""
         return self._service.log.snapshot()
+
+    def settled_requests(self, timeout: float = 5.0) -> list[RecordedRequest]:
+        """:attr:`requests` once none is in flight (or ``timeout`` seconds have passed).
+
+        A client can read a stream's last event before the server has finished its side
+        of the response (its status and ``finished`` are recorded then, on the server's
+        thread): tests that check statuses after a stream ask for this, not ``requests``.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            records = self._service.log.snapshot()
+            if all(r.finished is not None for r in records) or time.monotonic() > deadline:
+                return records
+            time.sleep(0.005)
 
     def enqueue(self, *replies: ScriptedReply) -> None:
         """Queue scripted replies; each is used by the next request of its kind (FIFO)."""

@@ -177,7 +177,7 @@ async def test_two_clients_in_tasks_never_mix_headers(
 
 
 def _assert_headers_consistent(emulator: Emulator, *, expected: int) -> None:
-    requests = emulator.requests
+    requests = emulator.settled_requests()
     assert len(requests) == expected
     for request in requests:
         key = request.headers["authorization"].removeprefix("Bearer ")

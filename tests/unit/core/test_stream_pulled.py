@@ -41,12 +41,19 @@ def _alive_chunks() -> int:
     return sum(1 for obj in gc.get_objects() if type(obj) is ChatChunk)
 
 
+def _baseline() -> int:
+    """Chunks other tests left alive (the count below is relative to it)."""
+    gc.collect()
+    return _alive_chunks()
+
+
 def test_sync_stream_holds_one_decoded_chunk_at_a_time() -> None:
     client = DashScopeClient(api_key="sk-test", transport=MockTransport(lambda r: _one_read()))
+    before = _baseline()
     with client.stream_chat(USER, model="qwen-plus") as stream:
         iterator = iter(stream)
         first = next(iterator)
-        alive = _alive_chunks()
+        alive = _alive_chunks() - before
         rest = list(iterator)
         result = stream.result()
     assert first.text == "t0 "
@@ -61,10 +68,11 @@ def test_async_stream_holds_one_decoded_chunk_at_a_time() -> None:
     client = DashScopeClient(api_key="sk-test", async_transport=transport)
 
     async def run() -> tuple[int, int, str]:
+        before = _baseline()
         async with client.astream_chat(USER, model="qwen-plus") as stream:
             iterator = aiter(stream)
             await anext(iterator)
-            alive = _alive_chunks()
+            alive = _alive_chunks() - before
             count = 1 + len([chunk async for chunk in iterator])
             return alive, count, (await stream.aresult()).text
 
