@@ -121,14 +121,7 @@ class ChatStreamDecoder(DeferredErrors[ChatChunk]):
 
     def feed(self, data: bytes) -> list[ChatChunk]:
         """Decode ``data``; returns the chunks it completed (see the deferred error above)."""
-        if self._failure is not None:
-            raise self._failure
-        try:
-            blocks = self._sse.blocks(data)
-        except StreamProtocolError as error:
-            self._failure = error
-            raise
-        return self._chunks(blocks)
+        return self._until_error(self._blocks(data), self._block)
 
     def iter_feed(self, data: bytes) -> Iterator[ChatChunk]:
         """:meth:`feed`, decoding each event only when the consumer asks for the next chunk.
@@ -136,14 +129,17 @@ class ChatStreamDecoder(DeferredErrors[ChatChunk]):
         Nothing is decoded ahead of the consumer (see :class:`Pulled`). An error is raised
         when the consumer reaches it, after every chunk before it; the decoder stays failed.
         """
+        return self._pulled(self._blocks(data), self._block)
+
+    def _blocks(self, data: bytes) -> list[bytes]:
+        """The events ``data`` completed, still raw (bytes: the cyclic GC does not track them)."""
         if self._failure is not None:
             raise self._failure
         try:
-            blocks = self._sse.blocks(data)  # bytes: the cyclic GC does not track them
+            return self._sse.blocks(data)
         except StreamProtocolError as error:
             self._failure = error
             raise
-        return self._pulled(blocks, self._block)
 
     def close(self) -> list[ChatChunk]:
         """End of input; raises a deferred error, or if the final event never came."""
@@ -158,9 +154,6 @@ class ChatStreamDecoder(DeferredErrors[ChatChunk]):
                 f"stream ended before its final event ({self._events} events received)"
             )
         raise self._failure
-
-    def _chunks(self, blocks: list[bytes]) -> list[ChatChunk]:
-        return self._until_error(blocks, self._block)
 
     def _block(self, block: bytes) -> ChatChunk | None:
         sse = self._sse
