@@ -23,7 +23,7 @@ from llama_index.core.base.llms.types import (
 from dashscope_ws._construct import construct
 from dashscope_ws.types import ChatChunk, ChatResult, ToolCall, Usage
 
-__all__ = ["chat_response", "to_chat_response", "usage_dict"]
+__all__ = ["chat_response", "message_parts", "to_chat_response", "usage_dict"]
 
 
 def usage_dict(usage: Usage) -> dict[str, Any]:
@@ -114,6 +114,13 @@ def _message(result: ChatResult) -> ChatMessage:
             {"role": MessageRole.ASSISTANT, "additional_kwargs": {}, "blocks": [text]},
             {"role", "additional_kwargs", "blocks"},
         )
+    blocks, message_kwargs = message_parts(result)
+    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=message_kwargs)
+
+
+def message_parts(result: ChatResult) -> tuple[list[Any], dict[str, Any]]:
+    """The blocks and ``additional_kwargs`` of ``result``'s assistant message (thinking,
+    text, tool calls); streams build a message's parts lazily with the same function."""
     blocks: list[Any] = []
     message_kwargs: dict[str, Any] = {}
     if result.reasoning:
@@ -128,7 +135,7 @@ def _message(result: ChatResult) -> ChatMessage:
             ToolCallBlock(tool_call_id=call.id, tool_name=call.name, tool_kwargs=call.arguments)
             for call in result.tool_calls
         )
-    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=message_kwargs)
+    return blocks, message_kwargs
 
 
 def _call_dict(call: ToolCall) -> dict[str, Any]:

@@ -24,15 +24,12 @@ from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
     MessageRole,
-    TextBlock,
-    ThinkingBlock,
-    ToolCallBlock,
 )
 from llama_index.core.bridge.pydantic import PrivateAttr
 
 from dashscope_ws._construct import construct
-from dashscope_ws.types import ChatChunk, Usage
-from llamaindex_dashscope_ws._responses import chat_response, usage_dict
+from dashscope_ws.types import ChatChunk, ChatResult, ToolCall, Usage
+from llamaindex_dashscope_ws._responses import chat_response, message_parts, usage_dict
 
 __all__ = ["StreamFolder", "StreamedMessage"]
 
@@ -146,37 +143,18 @@ def _build(
     calls: tuple[_CallView, ...],
     reasoning_tokens: int | None,
 ) -> tuple[list[Any], dict[str, Any]]:
-    """The blocks and ``additional_kwargs`` of the message a :data:`_Snapshot` describes."""
-    blocks: list[Any] = []
-    kwargs: dict[str, Any] = {}
-    reasoning = folder._reasoning.upto(n_reasoning)
-    if reasoning:
-        blocks.append(ThinkingBlock(content=reasoning, num_tokens=reasoning_tokens))
-        kwargs["reasoning_content"] = reasoning
-    blocks.append(TextBlock(text=folder._text.upto(n_text)))
-    if calls:
-        wire: list[dict[str, Any]] = [
-            {
-                "id": call_id,
-                "type": "function",
-                "index": call.index,
-                "function": {
-                    "name": call.name.upto(n_name),
-                    "arguments": call.arguments.upto(n_args),
-                },
-            }
+    """The blocks and ``additional_kwargs`` of the message a :data:`_Snapshot` describes
+    (the same parts an eager reply gets: ``message_parts``)."""
+    so_far = ChatResult(
+        text=folder._text.upto(n_text),
+        reasoning=folder._reasoning.upto(n_reasoning),
+        tool_calls=tuple(
+            ToolCall(call_id, call.name.upto(n_name), call.arguments.upto(n_args), call.index)
             for call, call_id, n_name, n_args in calls
-        ]
-        kwargs["tool_calls"] = wire
-        blocks += [
-            ToolCallBlock(
-                tool_call_id=w["id"],
-                tool_name=w["function"]["name"],
-                tool_kwargs=w["function"]["arguments"],
-            )
-            for w in wire
-        ]
-    return blocks, kwargs
+        ),
+        usage=Usage(reasoning_tokens=reasoning_tokens),
+    )
+    return message_parts(so_far)
 
 
 class StreamFolder:
