@@ -23,7 +23,7 @@ from llama_index.core.base.llms.types import (
 from dashscope_ws._construct import construct
 from dashscope_ws.types import ChatChunk, ChatResult, ToolCall, Usage
 
-__all__ = ["chat_response", "message_parts", "to_chat_response", "usage_dict"]
+__all__ = ["chat_message", "chat_response", "to_chat_response", "usage_dict"]
 
 
 def usage_dict(usage: Usage) -> dict[str, Any]:
@@ -100,11 +100,12 @@ def to_chat_response(result: ChatResult, *, chunk: ChatChunk | None = None) -> C
     usage = result.usage
     facts = (result.request_id, result.finish_reason, result.model, usage, usage_dict(usage))
     if chunk is None:
-        return chat_response(_message(result), result.raw, None, facts)
-    return chat_response(_message(result), chunk.raw, chunk.text, facts, chunk.reasoning)
+        return chat_response(chat_message(result), result.raw, None, facts)
+    return chat_response(chat_message(result), chunk.raw, chunk.text, facts, chunk.reasoning)
 
 
-def _message(result: ChatResult) -> ChatMessage:
+def chat_message(result: ChatResult) -> ChatMessage:
+    """The assistant ``ChatMessage`` of a complete or cumulative-so-far result."""
     if not result.reasoning and not result.tool_calls:
         # Text only, the common reply: ChatMessage's one validator (legacy images in
         # additional_kwargs) has nothing to do, so no validation either.
@@ -114,13 +115,13 @@ def _message(result: ChatResult) -> ChatMessage:
             {"role": MessageRole.ASSISTANT, "additional_kwargs": {}, "blocks": [text]},
             {"role", "additional_kwargs", "blocks"},
         )
-    blocks, message_kwargs = message_parts(result)
+    blocks, message_kwargs = _message_parts(result)
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=message_kwargs)
 
 
-def message_parts(result: ChatResult) -> tuple[list[Any], dict[str, Any]]:
+def _message_parts(result: ChatResult) -> tuple[list[Any], dict[str, Any]]:
     """The blocks and ``additional_kwargs`` of ``result``'s assistant message (thinking,
-    text, tool calls); streams build a message's parts lazily with the same function."""
+    text, tool calls)."""
     blocks: list[Any] = []
     message_kwargs: dict[str, Any] = {}
     if result.reasoning:

@@ -2,105 +2,101 @@
 
 LlamaIndex stream responses carry the message *so far* plus ``delta``. Building that
 message eagerly means re-joining the whole reply on every chunk (quadratic: 2.5 s of
-CPU for a 32,000-chunk reply). Here each response gets a :class:`StreamedMessage`
-that remembers how far the reply had got and builds its blocks on first use, from
-fragment lists the folder shares and a join cache that extends itself, so a consumer
-reading ``delta`` pays nothing and one reading ``message.content`` on every chunk pays
-only for the new text. llama-index-core itself reads only ``delta`` and the last
-response of a stream (``llm_chat_callback``).
+CPU for a 32,000-chunk reply), and even built incrementally, a message, its blocks, the
+``raw`` and ``additional_kwargs`` dicts and the response itself cost more per chunk than
+decoding the event. So every in-progress response is a :class:`StreamedResponse`: it
+holds ``delta`` and a snapshot of how far the reply had got (fragment counts into lists
+the folder shares, the tool calls, the request facts), and builds everything else on
+first use, from a join cache that extends itself: a consumer reading ``delta`` pays
+nothing more, one reading ``message.content`` on every chunk pays only for the new text.
+llama-index-core itself reads only ``delta`` and the last response of a stream
+(``llm_chat_callback``).
 
-The final response (the chunk with a finish reason) is built eagerly. An in-progress
-message not yet touched has no ``blocks`` in its ``__dict__``: its own ``model_dump``,
-``repr``, ``==``, copy and pickle build it first, but a *parent* object serialised by
-pydantic (e.g. ``LLMChatInProgressEvent.model_dump()``) sees the message without blocks
-until something reads ``response.message``.
+The final response (the chunk with a finish reason) is an ordinary, eagerly built
+``ChatResponse``. An in-progress one holds only ``delta`` until anything reads another
+field or the fields as a whole (``__dict__``: pydantic's serialisers, also of a parent
+model such as ``LLMChatInProgressEvent``, ``repr``, ``==``, copy, pickle), which builds
+it; from then on it is an ordinary ``ChatResponse`` of a subclass.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from llama_index.core.base.llms.types import (
-    ChatMessage,
-    ChatResponse,
-    MessageRole,
-)
+from llama_index.core.base.llms.types import ChatResponse
 from llama_index.core.bridge.pydantic import PrivateAttr
 
 from dashscope_ws._construct import construct
 from dashscope_ws.types import ChatChunk, ChatResult, ToolCall, Usage
-from llamaindex_dashscope_ws._responses import chat_response, message_parts, usage_dict
+from llamaindex_dashscope_ws._responses import chat_message, chat_response, usage_dict
 
-__all__ = ["StreamFolder", "StreamedMessage"]
+__all__ = ["StreamFolder", "StreamedResponse"]
 
-_ASSISTANT = MessageRole.ASSISTANT  # an Enum class attribute costs a lookup per read
+# What an in-progress response is built from: the folder; how many text and reasoning
+# fragments and which tool calls it had got to; the request id, finish reason, model and
+# usage then; the chunk's wire dict, text (``delta``) and reasoning (``thinking_delta``).
+_Snapshot = tuple[
+    "StreamFolder", int, int, "tuple[_CallView, ...]",
+    "str | None", "str | None", "str | None", Usage,
+    "dict[str, Any]", str, str,
+]  # fmt: skip
+# The fields an eager ChatResponse of ``chat_response`` counts as set.
+_LAZY_FIELDS = frozenset({"message", "raw", "logprobs", "additional_kwargs"})
 
-# What a lazy message is built from: the folder, how many text and reasoning fragments
-# and which tool calls it had got to, and the reasoning tokens then.
-_Snapshot = tuple["StreamFolder", int, int, "tuple[_CallView, ...]", "int | None"]
 
-
-class StreamedMessage(ChatMessage):
-    """A streamed response's cumulative message, built on first use.
+class StreamedResponse(ChatResponse):
+    """An in-progress streamed response, built on first use of anything but ``delta``.
 
     Example:
         >>> folder = StreamFolder()
         >>> first, second = folder.add(ChatChunk(text="Hel")), folder.add(ChatChunk(text="lo"))
-        >>> (first.message.content, second.message.content, type(first.message).__name__)
-        ('Hel', 'Hello', 'StreamedMessage')
+        >>> (first.message.content, second.message.content, type(first).__name__)
+        ('Hel', 'Hello', 'StreamedResponse')
     """
 
     _snapshot: _Snapshot | None = PrivateAttr(default=None)
 
+    def __getattribute__(self, name: str) -> Any:
+        # Whatever reads the fields as a whole (pydantic's serialisers, also for a parent
+        # model holding this response, repr, copy, pickle, ``vars``) asks for ``__dict__``
+        # by name: build first. Only that name pays more than a plain lookup.
+        if name == "__dict__":
+            _materialize(self)
+        return _get(self, name)
+
     def __getattr__(self, name: str) -> Any:
-        if name in ("blocks", "additional_kwargs") and self._materialize():
-            return self.__dict__[name]
+        # A field missing from ``__dict__`` (not built yet) lands here.
+        if name in _LAZY_FIELDS and _materialize(self):
+            return _get(self, "__dict__")[name]
         return super().__getattr__(name)  # type: ignore[misc]
 
-    def _materialize(self) -> bool:
-        private = self.__pydantic_private__
-        snapshot = private.get("_snapshot") if private else None
-        if snapshot is None:
-            return False
-        blocks, kwargs = _build(*snapshot)
-        # Field order as in an eager ChatMessage, so model_dump_json matches byte for byte.
-        role = self.__dict__["role"]
-        object.__setattr__(
-            self, "__dict__", {"role": role, "additional_kwargs": kwargs, "blocks": blocks}
-        )
-        private["_snapshot"] = None  # type: ignore[index]
-        return True
-
     def __eq__(self, other: object) -> bool:
-        # Equal to a plain ChatMessage with the same content (pydantic's own __eq__
+        # Equal to a plain ChatResponse with the same content (pydantic's own __eq__
         # requires the same class); Python tries this first for either operand order.
-        if not isinstance(other, ChatMessage):
+        if not isinstance(other, ChatResponse):
             return NotImplemented
-        self._materialize()
-        if isinstance(other, StreamedMessage):
-            other._materialize()
         return self.__dict__ == other.__dict__
 
     __hash__ = None  # type: ignore[assignment]
 
 
-def _built_first(name: str) -> Any:
-    base = getattr(ChatMessage, name)
-
-    def method(self: StreamedMessage, *args: Any, **kwargs: Any) -> Any:
-        self._materialize()
-        return base(self, *args, **kwargs)
-
-    method.__name__ = name
-    return method
+_get = object.__getattribute__
 
 
-# Every pydantic entry point that reads __dict__ directly builds the message first.
-for _name in (
-    "model_dump", "model_dump_json", "model_copy", "__repr_args__", "__copy__",
-    "__deepcopy__", "__getstate__", "__iter__",
-):  # fmt: skip
-    setattr(StreamedMessage, _name, _built_first(_name))
+def _materialize(response: StreamedResponse) -> bool:
+    """Build ``response``'s fields from its snapshot, once; ``False`` if already built."""
+    private = _get(response, "__pydantic_private__")
+    snapshot = private.get("_snapshot") if private else None
+    if snapshot is None:
+        return False
+    # The eager response's fields, in its order (model_dump_json matches byte for byte);
+    # anything assigned to this one meanwhile (``delta``, say) wins. The snapshot is
+    # dropped last: a thread that finds it gone finds the fields already in place.
+    values = _build(*snapshot).__dict__
+    values.update(_get(response, "__dict__"))
+    object.__setattr__(response, "__dict__", values)
+    private["_snapshot"] = None
+    return True
 
 
 class _Joined:
@@ -141,10 +137,16 @@ def _build(
     n_text: int,
     n_reasoning: int,
     calls: tuple[_CallView, ...],
-    reasoning_tokens: int | None,
-) -> tuple[list[Any], dict[str, Any]]:
-    """The blocks and ``additional_kwargs`` of the message a :data:`_Snapshot` describes
-    (the same parts an eager reply gets: ``message_parts``)."""
+    request_id: str | None,
+    finish_reason: str | None,
+    model: str | None,
+    usage: Usage,
+    raw: dict[str, Any],
+    delta: str,
+    thinking: str,
+) -> ChatResponse:
+    """The eager ``ChatResponse`` a :data:`_Snapshot` describes (the same builders as a
+    unary reply: ``chat_message`` and ``chat_response``)."""
     so_far = ChatResult(
         text=folder._text.upto(n_text),
         reasoning=folder._reasoning.upto(n_reasoning),
@@ -152,9 +154,10 @@ def _build(
             ToolCall(call_id, call.name.upto(n_name), call.arguments.upto(n_args), call.index)
             for call, call_id, n_name, n_args in calls
         ),
-        usage=Usage(reasoning_tokens=reasoning_tokens),
+        usage=usage,
     )
-    return message_parts(so_far)
+    facts = (request_id, finish_reason, model, usage, usage_dict(usage))
+    return chat_response(chat_message(so_far), raw, delta, facts, thinking)
 
 
 class StreamFolder:
@@ -162,9 +165,8 @@ class StreamFolder:
 
     Shared by the sync and async stream drivers, which only differ in how they
     iterate. ``add`` runs once per chunk under every LlamaIndex stream, hence the
-    straight-line code: the message is a :data:`_Snapshot` tuple (no closure), the
-    tool-call view is rebuilt only by chunks that carry tool calls, and the usage
-    dict only when a new ``Usage`` arrives (DashScope sends one with every event).
+    straight-line code: an in-progress response is one object holding a :data:`_Snapshot`
+    tuple, and the tool-call view is rebuilt only by chunks that carry tool calls.
 
     Example:
         >>> folder = StreamFolder()
@@ -178,7 +180,6 @@ class StreamFolder:
         self._calls: dict[int, _Call] = {}
         self._call_view: tuple[_CallView, ...] = ()
         self._usage = Usage()
-        self._usage_dict: dict[str, Any] = {}
         self._request_id: str | None = None
         self._model: str | None = None
         self._finish_reason: str | None = None
@@ -196,11 +197,8 @@ class StreamFolder:
         usage = chunk.usage
         if usage is None:
             usage = self._usage
-        elif usage is not self._usage:
+        else:
             self._usage = usage
-            self._usage_dict = usage_dict(usage)
-        request_id = self._request_id = chunk.request_id or self._request_id
-        model = self._model = chunk.model or self._model
         finish = chunk.finish_reason
         if finish is not None:
             self._finish_reason = finish
@@ -209,18 +207,23 @@ class StreamFolder:
             len(text_parts),
             len(reasoning_parts),
             self._call_view,
-            usage.reasoning_tokens,
+            chunk.request_id or self._request_id,
+            self._finish_reason,
+            chunk.model or self._model,
+            usage,
+            chunk.raw,
+            text,
+            reasoning,
         )
-        message = construct(
-            StreamedMessage,
-            {"role": _ASSISTANT},
-            {"role", "blocks", "additional_kwargs"},
+        self._request_id, self._model = snapshot[4], snapshot[6]
+        if finish is not None:
+            return _build(*snapshot)
+        return construct(
+            StreamedResponse,
+            {"delta": text},
+            {"message", "raw", "delta", "additional_kwargs"},
             private={"_snapshot": snapshot},
         )
-        if finish is not None:
-            message._materialize()
-        facts = (request_id, self._finish_reason, model, usage, self._usage_dict)
-        return chat_response(message, chunk.raw, text, facts, reasoning)
 
     def _fold_calls(self, chunk: ChatChunk) -> None:
         for delta in chunk.tool_calls:

@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, TextBlock
 
-from llamaindex_dashscope_ws._stream import StreamedMessage
+from llamaindex_dashscope_ws._stream import StreamedResponse
 
 CONSTRUCTED = [
     AIMessage,
@@ -20,7 +20,7 @@ CONSTRUCTED = [
     ChatResponse,
     ChatMessage,
     TextBlock,
-    StreamedMessage,
+    StreamedResponse,
 ]
 
 
