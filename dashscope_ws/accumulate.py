@@ -59,8 +59,9 @@ class ChatAccumulator:
     Example:
         >>> from dashscope_ws.types import ToolCallDelta
         >>> acc = ChatAccumulator()
-        >>> acc.add(ChatChunk(tool_calls=(ToolCallDelta(0, id="c1", name="f", arguments='{"a'),)))
-        >>> acc.add(ChatChunk(tool_calls=(ToolCallDelta(0, arguments='": 1}'),)))
+        >>> first = ToolCallDelta(0, id="c1", name="f", arguments='{"a')
+        >>> _ = acc.add(ChatChunk(tool_calls=(first,)))
+        >>> _ = acc.add(ChatChunk(tool_calls=(ToolCallDelta(0, arguments='": 1}'),)))
         >>> acc.result().tool_calls[0].arguments
         '{"a": 1}'
     """
@@ -78,8 +79,12 @@ class ChatAccumulator:
         self._raw: dict[str, Any] = {}
         self._result: ChatResult | None = None  # cached until the next add()
 
-    def add(self, chunk: ChatChunk) -> None:
-        """Fold one chunk in (O(size of the chunk)); streams call it once per chunk."""
+    def add(self, chunk: ChatChunk) -> ChatChunk:
+        """Fold one chunk in (O(size of the chunk)) and return it.
+
+        Streams call it once per chunk; returning the chunk lets them fold with
+        ``map(accumulator.add, chunks)`` (no generator frame per chunk).
+        """
         self._result = None
         if chunk.text:
             self._text._parts.append(chunk.text)
@@ -95,6 +100,7 @@ class ChatAccumulator:
         self._model = chunk.model or self._model
         if chunk.raw:
             self._raw = chunk.raw
+        return chunk
 
     def _add_tool_calls(self, deltas: tuple[ToolCallDelta, ...]) -> None:
         self._tools_changed = True

@@ -235,11 +235,9 @@ class _ChatMixin:
         self._done = False
 
     def _seen(self, items: Iterable[ChatChunk]) -> Iterator[ChatChunk]:
-        # Folded as yielded; result() reads the rest of the stream, so it covers every chunk.
-        add = self._accumulator.add
-        for item in self._driver.seen(items):
-            add(item)
-            yield item
+        # Folded as yielded (map is lazy: one chunk at a time, no generator frame of ours);
+        # result() reads the rest of the stream, so it covers every chunk.
+        return map(self._accumulator.add, self._driver.seen(items))
 
     def _finished(self) -> None:
         self._done = True

@@ -30,17 +30,15 @@ __all__ = ["DashScopeUsageCallbackHandler"]
 class DashScopeUsageCallbackHandler(BaseCallbackHandler):
     """LangChain callback handler that totals usage per (workspace, model) in a tracker.
 
-        Args:
-            tracker: the tracker to feed (a new one when omitted).
+    Args:
+        tracker: the tracker to feed (a new one when omitted).
 
-        Example:
-            >>> from dashscope_ws.usage import UsageTracker
-    from dashscope_ws.wire import parse_usage
-    from langchain_dashscope_ws._convert import usage_to_metadata
-            >>> handler = DashScopeUsageCallbackHandler(UsageTracker())
-            >>> # llm.invoke("Hi", config={"callbacks": [handler]}); print(handler.tracker.report())
-            >>> handler.tracker.totals().requests
-            0
+    Example:
+        >>> from dashscope_ws.usage import UsageTracker
+        >>> handler = DashScopeUsageCallbackHandler(UsageTracker())
+        >>> # llm.invoke("Hi", config={"callbacks": [handler]}); print(handler.tracker.report())
+        >>> handler.tracker.totals().requests
+        0
     """
 
     run_inline = True  # update from the caller's thread/loop, in order
