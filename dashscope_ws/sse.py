@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
+from ._stream_usage import stream_usage
 from .errors import DashScopeError, StreamProtocolError, error_from_response
 from .events import DEFAULT_MAX_LINE_BYTES, SSEDecoder, SSEEvent
 from .types import ChatChunk, ToolCallDelta
@@ -30,7 +31,6 @@ from .wire import (
     is_error_payload,
     json_object,
     normalise_finish_reason,
-    parse_usage,
     read_tool_call,
     request_id_of,
     text_field,
@@ -238,7 +238,7 @@ class ChatStreamDecoder(DeferredErrors[ChatChunk]):
             reasoning,
             tool_calls,
             finish,
-            parse_usage(usage) if usage else None,
+            stream_usage(usage) if usage else None,
             request_id if request_id.__class__ is str else None,
             self._model,
             payload,

@@ -220,8 +220,7 @@ class ChatDashScope(
             translate_errors(call.inputs()),
             self._get_client().stream_chat(call.messages, **call.kwargs()) as stream,
         ):
-            for chunk in stream:
-                yield converter.generation(chunk)
+            yield from map(converter.generation, stream)  # no frame of ours per chunk
         if (closing := converter.close()) is not None:
             yield ChatGenerationChunk(message=closing)
 
