@@ -24,7 +24,12 @@ from llama_index.core.schema import NodeWithScore
 
 from dashscope_ws.apps import AppAccumulator, AppResult
 from llamaindex_dashscope_ws._convert import _ROLE
-from llamaindex_dashscope_ws.apps import AppConnection, _Owned, doc_references_to_nodes
+from llamaindex_dashscope_ws.apps import (
+    AppConnection,
+    _Owned,
+    app_options,
+    doc_references_to_nodes,
+)
 
 __all__ = ["DashScopeAppChatEngine"]
 
@@ -38,7 +43,9 @@ class DashScopeAppChatEngine(_Owned, BaseChatEngine):
     Args:
         app_id: the app id from the console.
         session_id: continue this service-side conversation.
-        has_thoughts, rag_options, biz_params: as in ``DashScopeClient.app_completion``.
+        has_thoughts, rag_options, biz_params, memory_id, doc_reference_type, image_list,
+            file_list, parameters: sent with every turn, as in
+            ``DashScopeClient.app_completion`` (``memory_id``: the app's long-term memory).
         memory: local record of the conversation (``ChatMemoryBuffer`` by default).
         api_key, workspace, base_url, ...: connection settings (the app's workspace).
 
@@ -58,18 +65,23 @@ class DashScopeAppChatEngine(_Owned, BaseChatEngine):
         has_thoughts: bool | None = None,
         rag_options: dict[str, Any] | None = None,
         biz_params: dict[str, Any] | None = None,
+        memory_id: str | None = None,
+        doc_reference_type: str | None = None,
+        image_list: list[str] | None = None,
+        file_list: list[str] | None = None,
+        parameters: dict[str, Any] | None = None,
         memory: ChatMemoryBuffer | None = None,
         **connection: Any,
     ) -> None:
+        self._options = app_options(
+            has_thoughts=has_thoughts, rag_options=rag_options, biz_params=biz_params,
+            memory_id=memory_id, doc_reference_type=doc_reference_type,
+            image_list=image_list, file_list=file_list, parameters=parameters,
+        )  # fmt: skip
         self.connection = AppConnection(owner=type(self), **connection)
         self.app_id = app_id
         self.session_id = session_id
         self._memory = memory or ChatMemoryBuffer.from_defaults()
-        self._options = {
-            "has_thoughts": has_thoughts,
-            "rag_options": rag_options,
-            "biz_params": biz_params,
-        }
 
     def _request(self, message: str, chat_history: list[ChatMessage] | None) -> dict[str, Any]:
         if chat_history is not None:

@@ -99,6 +99,49 @@ def _metadata(result: AppResult) -> dict[str, Any]:
     }
 
 
+_DOC_REFERENCE_TYPES = ("simple", "indexed")
+
+
+def app_options(
+    *,
+    has_thoughts: bool | None = None,
+    rag_options: dict[str, Any] | None = None,
+    biz_params: dict[str, Any] | None = None,
+    memory_id: str | None = None,
+    doc_reference_type: str | None = None,
+    image_list: list[str] | None = None,
+    file_list: list[str] | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``app_completion`` keywords an app engine sends with every call.
+
+    The same options as LangChain's ``ChatDashScopeApp`` (there per call as well; a
+    LlamaIndex engine's ``query`` / ``chat`` take only the question), checked the same way.
+
+    Example:
+        >>> app_options(memory_id="m1", parameters={"temperature": 0.2})["memory_id"]
+        'm1'
+        >>> app_options(doc_reference_type="full")
+        Traceback (most recent call last):
+        ...
+        ValueError: doc_reference_type must be 'simple' or 'indexed', not 'full'
+    """
+    if doc_reference_type is not None and doc_reference_type not in _DOC_REFERENCE_TYPES:
+        raise ValueError(
+            f"doc_reference_type must be 'simple' or 'indexed', not {doc_reference_type!r}"
+        )
+    return {
+        "has_thoughts": has_thoughts,
+        "rag_options": rag_options,
+        "biz_params": biz_params,
+        "memory_id": memory_id,
+        "doc_reference_type": doc_reference_type,
+        "image_list": image_list,
+        "file_list": file_list,
+        "parameters": parameters,
+    }
+
+
 class DashScopeAppQueryEngine(_Owned, BaseQueryEngine):
     """A Bailian app as a LlamaIndex query engine.
 
@@ -111,7 +154,10 @@ class DashScopeAppQueryEngine(_Owned, BaseQueryEngine):
         streaming: ``query`` returns a ``StreamingResponse`` (sources filled at the end).
         session_id: continue this service-side conversation.
         remember_session: keep the returned ``session_id`` for the next queries.
-        has_thoughts, rag_options, biz_params: as in ``DashScopeClient.app_completion``.
+        has_thoughts, rag_options, biz_params, memory_id, doc_reference_type, image_list,
+            file_list, parameters: sent with every query, as in
+            ``DashScopeClient.app_completion`` (``parameters``: ``temperature``, ``top_p``,
+            ``seed``, ...).
         api_key, workspace, base_url, ...: connection settings (the app's workspace).
 
     Example:
@@ -133,20 +179,25 @@ class DashScopeAppQueryEngine(_Owned, BaseQueryEngine):
         has_thoughts: bool | None = None,
         rag_options: dict[str, Any] | None = None,
         biz_params: dict[str, Any] | None = None,
+        memory_id: str | None = None,
+        doc_reference_type: str | None = None,
+        image_list: list[str] | None = None,
+        file_list: list[str] | None = None,
+        parameters: dict[str, Any] | None = None,
         callback_manager: CallbackManager | None = None,
         **connection: Any,
     ) -> None:
         super().__init__(callback_manager)
+        self._options = app_options(
+            has_thoughts=has_thoughts, rag_options=rag_options, biz_params=biz_params,
+            memory_id=memory_id, doc_reference_type=doc_reference_type,
+            image_list=image_list, file_list=file_list, parameters=parameters,
+        )  # fmt: skip
         self.connection = AppConnection(owner=type(self), **connection)
         self.app_id = app_id
         self.streaming = streaming
         self.session_id = session_id
         self.remember_session = remember_session
-        self._options = {
-            "has_thoughts": has_thoughts,
-            "rag_options": rag_options,
-            "biz_params": biz_params,
-        }
 
     def _get_prompt_modules(self) -> PromptMixinType:
         return {}

@@ -232,38 +232,39 @@ def other_index_emulator() -> Any:
         yield emu
 
 
-def _li_query(emu: Emulator, app_id: str) -> Any:
-    with DashScopeAppQueryEngine(app_id, **sub(emu)) as engine:
+def _li_query(emu: Emulator, app_id: str, **options: Any) -> Any:
+    with DashScopeAppQueryEngine(app_id, **options, **sub(emu)) as engine:
         return engine.query("hi")
 
 
-def _li_aquery(emu: Emulator, app_id: str) -> Any:
-    engine = DashScopeAppQueryEngine(app_id, **sub(emu))
+def _li_aquery(emu: Emulator, app_id: str, **options: Any) -> Any:
+    engine = DashScopeAppQueryEngine(app_id, **options, **sub(emu))
     return asyncio.run(engine.aquery("hi"))
 
 
-def _li_stream_query(emu: Emulator, app_id: str) -> Any:
-    with DashScopeAppQueryEngine(app_id, streaming=True, **sub(emu)) as engine:
+def _li_stream_query(emu: Emulator, app_id: str, **options: Any) -> Any:
+    with DashScopeAppQueryEngine(app_id, streaming=True, **options, **sub(emu)) as engine:
         response = engine.query("hi")
         return list(response.response_gen)  # type: ignore[union-attr]
 
 
-def _li_chat(emu: Emulator, app_id: str) -> Any:
-    return DashScopeAppChatEngine(app_id, **sub(emu)).chat("hi")
+def _li_chat(emu: Emulator, app_id: str, **options: Any) -> Any:
+    return DashScopeAppChatEngine(app_id, **options, **sub(emu)).chat("hi")
 
 
-def _li_achat(emu: Emulator, app_id: str) -> Any:
-    return asyncio.run(DashScopeAppChatEngine(app_id, **sub(emu)).achat("hi"))
+def _li_achat(emu: Emulator, app_id: str, **options: Any) -> Any:
+    return asyncio.run(DashScopeAppChatEngine(app_id, **options, **sub(emu)).achat("hi"))
 
 
-def _li_stream_chat(emu: Emulator, app_id: str) -> Any:
-    response = DashScopeAppChatEngine(app_id, **sub(emu)).stream_chat("hi")
+def _li_stream_chat(emu: Emulator, app_id: str, **options: Any) -> Any:
+    response = DashScopeAppChatEngine(app_id, **options, **sub(emu)).stream_chat("hi")
     return list(response.response_gen)
 
 
-def _li_astream_chat(emu: Emulator, app_id: str) -> Any:
+def _li_astream_chat(emu: Emulator, app_id: str, **options: Any) -> Any:
     async def run() -> list[str]:
-        response = await DashScopeAppChatEngine(app_id, **sub(emu)).astream_chat("hi")
+        engine = DashScopeAppChatEngine(app_id, **options, **sub(emu))
+        response = await engine.astream_chat("hi")
         return [delta async for delta in response.async_response_gen()]
 
     return asyncio.run(run())
@@ -294,6 +295,53 @@ def test_llamaindex_app_errors_are_typed_in_every_mode(
     with pytest.raises(core_class) as caught:
         mode(dashscope_emulator, app_id)
     _check(caught.value, core_class, code)
+
+
+# What ChatDashScopeApp takes (test_langchain_app_sends_every_setting), given to both engines.
+LI_SETTINGS: dict[str, Any] = {
+    "has_thoughts": True,
+    "biz_params": {"user_defined_params": {"k": "v"}},
+    "memory_id": "mem-1",
+    "doc_reference_type": "indexed",
+    "image_list": ["https://example.com/x1.png"],
+    "file_list": ["https://example.com/x1.pdf"],
+    "parameters": {"temperature": 0.3, "top_p": 0.9, "seed": 7, "max_tokens": 64},
+}
+
+
+@pytest.mark.parametrize("mode", LI_MODES, ids=LI_IDS)
+def test_llamaindex_app_engines_send_every_setting_in_every_mode(
+    dashscope_emulator: Emulator, mode: Callable[..., Any]
+) -> None:
+    mode(dashscope_emulator, "app-emu-rag", **LI_SETTINGS)
+    body = dashscope_emulator.requests[-1].json
+    sent = body["input"]
+    assert (sent["memory_id"], sent["doc_reference_type"]) == ("mem-1", "indexed")
+    assert (sent["image_list"], sent["file_list"]) == (
+        LI_SETTINGS["image_list"],
+        LI_SETTINGS["file_list"],
+    )
+    assert sent["biz_params"] == LI_SETTINGS["biz_params"]
+    assert {k: body["parameters"][k] for k in LI_SETTINGS["parameters"]} == LI_SETTINGS[
+        "parameters"
+    ]
+    assert body["parameters"]["has_thoughts"] is True
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: ChatDashScopeApp(app_id="app-1", api_key=SUB_KEY, doc_reference_type="full"),
+        lambda: DashScopeAppQueryEngine("app-1", api_key=SUB_KEY, doc_reference_type="full"),
+        lambda: DashScopeAppChatEngine("app-1", api_key=SUB_KEY, doc_reference_type="full"),
+    ],
+    ids=["langchain-app", "llamaindex-query-engine", "llamaindex-chat-engine"],
+)
+def test_a_bad_doc_reference_type_is_refused_at_construction_in_both_frameworks(
+    build: Callable[[], Any],
+) -> None:
+    with pytest.raises(ValueError, match="doc_reference_type"):
+        build()
 
 
 def test_llamaindex_query_engine_sends_its_settings_and_reports_every_field(
