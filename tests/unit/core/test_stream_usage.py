@@ -102,3 +102,9 @@ def test_decoded_chunks_carry_usage_equal_to_the_eager_parse() -> None:
         Usage(5, 1, 6, raw={"input_tokens": 5, "output_tokens": 1}),
         Usage(5, 2, 7, raw={"input_tokens": 5, "output_tokens": 2}),
     ]
+
+
+def test_two_unread_usages_compare_by_value() -> None:
+    same = stream_usage(dict(WIRE)), stream_usage(dict(WIRE))
+    assert same[0] == same[1]
+    assert stream_usage(WIRE) != stream_usage({"input_tokens": 5})
