@@ -70,17 +70,6 @@ class DeferredErrors(Generic[_C]):
                 chunks.append(chunk)
         return chunks
 
-    def _pulled(self, items: Iterable[_I], decode: Callable[[_I], _C | None]) -> Iterator[_C]:
-        """:meth:`_until_error`, one item at a time: what came before an error is yielded."""
-        for item in items:
-            try:
-                chunk = decode(item)
-            except DashScopeError as error:
-                self._failure = error
-                raise
-            if chunk is not None:
-                yield chunk
-
 
 class ChatStreamDecoder(DeferredErrors[ChatChunk]):
     """Bytes of a generation stream in, :class:`ChatChunk` deltas out.
@@ -129,7 +118,9 @@ class ChatStreamDecoder(DeferredErrors[ChatChunk]):
         Nothing is decoded ahead of the consumer (see :class:`Pulled`). An error is raised
         when the consumer reaches it, after every chunk before it; the decoder stays failed.
         """
-        return self._pulled(self._blocks(data), self._block)
+        # C iterators, no frame of ours per event: _block records its own failure, and an
+        # event without data (a comment, a retry line) decodes to None and is dropped.
+        return filter(None, map(self._block, self._blocks(data)))
 
     def _blocks(self, data: bytes) -> list[bytes]:
         """The events ``data`` completed, still raw (bytes: the cyclic GC does not track them)."""
@@ -156,18 +147,23 @@ class ChatStreamDecoder(DeferredErrors[ChatChunk]):
         raise self._failure
 
     def _block(self, block: bytes) -> ChatChunk | None:
-        sse = self._sse
-        data = sse.result_data(block)  # the common shape, without an SSEEvent
-        if data is not None:
-            return self._data_chunk(data, None)
-        event = sse._generic_event(block)
-        if event is None:
-            return None
-        if event.event == "error":
-            self._events += 1
-            data = event.data
-            raise event_error(event, json_object(data) if data.strip() else {})
-        return self._data_chunk(event.data, event)
+        """One event's chunk (``None``: no data); an error is kept: the decoder stays failed."""
+        try:
+            sse = self._sse
+            data = sse.result_data(block)  # the common shape, without an SSEEvent
+            if data is not None:
+                return self._data_chunk(data, None)
+            event = sse._generic_event(block)
+            if event is None:
+                return None
+            if event.event == "error":
+                self._events += 1
+                data = event.data
+                raise event_error(event, json_object(data) if data.strip() else {})
+            return self._data_chunk(event.data, event)
+        except DashScopeError as error:
+            self._failure = error
+            raise
 
     def _data_chunk(self, data: str, event: SSEEvent | None) -> ChatChunk | None:
         """The chunk of one non-error event's data (``event``: ``None`` for the fast path's
