@@ -73,11 +73,7 @@ class DashScopeAppChatEngine(_Owned, BaseChatEngine):
         memory: ChatMemoryBuffer | None = None,
         **connection: Any,
     ) -> None:
-        self._options = app_options(
-            has_thoughts=has_thoughts, rag_options=rag_options, biz_params=biz_params,
-            memory_id=memory_id, doc_reference_type=doc_reference_type,
-            image_list=image_list, file_list=file_list, parameters=parameters,
-        )  # fmt: skip
+        self._options = app_options(locals())
         self.connection = AppConnection(owner=type(self), **connection)
         self.app_id = app_id
         self.session_id = session_id

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Generator, Mapping
 from typing import Any
 
 from llama_index.core.base.base_query_engine import BaseQueryEngine
@@ -102,44 +102,30 @@ def _metadata(result: AppResult) -> dict[str, Any]:
 _DOC_REFERENCE_TYPES = ("simple", "indexed")
 
 
-def app_options(
-    *,
-    has_thoughts: bool | None = None,
-    rag_options: dict[str, Any] | None = None,
-    biz_params: dict[str, Any] | None = None,
-    memory_id: str | None = None,
-    doc_reference_type: str | None = None,
-    image_list: list[str] | None = None,
-    file_list: list[str] | None = None,
-    parameters: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The ``app_completion`` keywords an app engine sends with every call.
+# The app options both engines take (ChatDashScopeApp's, which also takes them per call).
+APP_OPTIONS = (
+    "has_thoughts", "rag_options", "biz_params", "memory_id", "doc_reference_type",
+    "image_list", "file_list", "parameters",
+)  # fmt: skip
 
-    The same options as LangChain's ``ChatDashScopeApp`` (there per call as well; a
-    LlamaIndex engine's ``query`` / ``chat`` take only the question), checked the same way.
+
+def app_options(scope: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``app_completion`` keywords an app engine sends with every call, picked from its
+    constructor's ``locals()`` and checked as LangChain's ``ChatDashScopeApp`` checks them.
 
     Example:
-        >>> app_options(memory_id="m1", parameters={"temperature": 0.2})["memory_id"]
+        >>> app_options({"memory_id": "m1", "self": None})["memory_id"]
         'm1'
-        >>> app_options(doc_reference_type="full")
+        >>> app_options({"doc_reference_type": "full"})
         Traceback (most recent call last):
         ...
         ValueError: doc_reference_type must be 'simple' or 'indexed', not 'full'
     """
-    if doc_reference_type is not None and doc_reference_type not in _DOC_REFERENCE_TYPES:
-        raise ValueError(
-            f"doc_reference_type must be 'simple' or 'indexed', not {doc_reference_type!r}"
-        )
-    return {
-        "has_thoughts": has_thoughts,
-        "rag_options": rag_options,
-        "biz_params": biz_params,
-        "memory_id": memory_id,
-        "doc_reference_type": doc_reference_type,
-        "image_list": image_list,
-        "file_list": file_list,
-        "parameters": parameters,
-    }
+    options = {name: scope.get(name) for name in APP_OPTIONS}
+    kind = options["doc_reference_type"]
+    if kind is not None and kind not in _DOC_REFERENCE_TYPES:
+        raise ValueError(f"doc_reference_type must be 'simple' or 'indexed', not {kind!r}")
+    return options
 
 
 class DashScopeAppQueryEngine(_Owned, BaseQueryEngine):
@@ -188,11 +174,7 @@ class DashScopeAppQueryEngine(_Owned, BaseQueryEngine):
         **connection: Any,
     ) -> None:
         super().__init__(callback_manager)
-        self._options = app_options(
-            has_thoughts=has_thoughts, rag_options=rag_options, biz_params=biz_params,
-            memory_id=memory_id, doc_reference_type=doc_reference_type,
-            image_list=image_list, file_list=file_list, parameters=parameters,
-        )  # fmt: skip
+        self._options = app_options(locals())
         self.connection = AppConnection(owner=type(self), **connection)
         self.app_id = app_id
         self.streaming = streaming
