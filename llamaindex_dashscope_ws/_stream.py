@@ -40,7 +40,7 @@ _Snapshot = tuple[
     "str | None", "str | None", "str | None", Usage,
     "dict[str, Any]", str, str,
 ]  # fmt: skip
-# The fields an eager ChatResponse of ``chat_response`` counts as set.
+# The fields an in-progress response builds on first read (it holds only ``delta``).
 _LAZY_FIELDS = frozenset({"message", "raw", "logprobs", "additional_kwargs"})
 
 
