@@ -132,6 +132,20 @@ def test_request_and_header_maps_print_masked() -> None:
     assert WRONG_KEY.encode() not in pickle.dumps(request)
 
 
+def test_the_async_transports_cached_authorization_prints_masked() -> None:
+    # The aiohttp transport reuses one Authorization value per key: the reused one, and the
+    # transport holding it, stay masked too (repr, pickle of the headers).
+    client = DashScopeClient(api_key=WRONG_KEY, base_url="http://127.0.0.1:9")
+    request = client._prepared(HTTPRequest("POST", "http://127.0.0.1:9/x", {}, {"a": 1}))
+    transport = client._async
+    first, second = transport._wire_headers(request), transport._wire_headers(request)
+    assert second["Authorization"] is first["Authorization"]  # the cached path was taken
+    assert second["Authorization"] == f"Bearer {WRONG_KEY}"
+    for shown in (repr(first), repr(second), repr(vars(transport)), repr(transport)):
+        assert WRONG_KEY not in shown
+    assert WRONG_KEY.encode() not in pickle.dumps(second)
+
+
 @MODES
 def test_logs_never_carry_the_key(
     mode: str, dashscope_emulator: Emulator, caplog: pytest.LogCaptureFixture

@@ -96,6 +96,10 @@ async def test_complete_and_stream_complete(llm: DashScope, mode: str) -> None:
     responses = await stream_complete(llm, mode, "Say hi")
     assert "".join(r.delta for r in responses) == responses[-1].text == text
     assert responses[-1].additional_kwargs["request_id"]
+    so_far = ""
+    for response in responses:  # each completion is cumulative (from the lazy chat responses)
+        so_far += response.delta or ""
+        assert response.text == so_far
 
 
 @MODES
