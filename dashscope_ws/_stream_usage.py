@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .types import Usage
+from .types import USAGE_COUNTS, Usage
 from .wire import parse_usage
 
 __all__ = ["stream_usage"]
@@ -39,8 +39,6 @@ def stream_usage(raw: Any) -> Usage:
 _new = object.__new__
 _set = object.__setattr__
 _get = object.__getattribute__
-_PARSED_FIELDS = ("input_tokens", "output_tokens", "total_tokens", "cached_tokens",
-                  "reasoning_tokens")  # fmt: skip
 
 
 class _StreamUsage(Usage):
@@ -53,7 +51,7 @@ class _StreamUsage(Usage):
     __slots__ = ()  # the same layout as Usage, so the class can be switched
 
     def __getattr__(self, name: str) -> Any:
-        if name not in _PARSED_FIELDS:
+        if name not in USAGE_COUNTS:
             raise AttributeError(name)
         _parse_in_place(self)
         return _get(self, name)
@@ -75,7 +73,7 @@ def _parse_in_place(usage: Usage) -> None:
     if type(usage) is not _StreamUsage:
         return
     parsed = parse_usage(_get(usage, "raw"))
-    for name in _PARSED_FIELDS:
+    for name in USAGE_COUNTS:
         try:
             _get(usage, name)  # set on this object before it was read: kept
         except AttributeError:

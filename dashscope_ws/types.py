@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "USAGE_COUNTS",
     "ChatChunk",
     "ChatResult",
     "EmbeddingResult",
@@ -48,6 +49,16 @@ class Usage:
     reasoning_tokens: int | None = None
     """``output_tokens_details.reasoning_tokens`` (thinking mode)."""
     raw: dict[str, Any] = field(default_factory=dict)
+
+
+# Usage's token counts: every field but ``raw``, in declaration order.
+USAGE_COUNTS = (
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from llama_index.core.base.llms.types import (
 )
 
 from dashscope_ws._construct import construct
-from dashscope_ws.types import ChatChunk, ChatResult, ToolCall, Usage
+from dashscope_ws.types import USAGE_COUNTS, ChatChunk, ChatResult, ToolCall, Usage
 
 __all__ = ["chat_message", "chat_response", "to_chat_response", "usage_dict"]
 
@@ -34,17 +34,10 @@ def usage_dict(usage: Usage) -> dict[str, Any]:
         {'input_tokens': 3, 'output_tokens': 2, 'total_tokens': 5}
     """
     out = dict(usage.raw)
-    # Unrolled (not a getattr loop): streams call this once per chunk.
-    if (value := usage.input_tokens) is not None:
-        out["input_tokens"] = value
-    if (value := usage.output_tokens) is not None:
-        out["output_tokens"] = value
-    if (value := usage.total_tokens) is not None:
-        out["total_tokens"] = value
-    if (value := usage.cached_tokens) is not None:
-        out["cached_tokens"] = value
-    if (value := usage.reasoning_tokens) is not None:
-        out["reasoning_tokens"] = value
+    # Built once per reply, and per streamed response only when that response is read.
+    for name in USAGE_COUNTS:
+        if (value := getattr(usage, name)) is not None:
+            out[name] = value
     return out
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from dashscope_ws._stream_usage import stream_usage
 from dashscope_ws.sse import ChatStreamDecoder
-from dashscope_ws.types import Usage
+from dashscope_ws.types import USAGE_COUNTS, Usage
 from dashscope_ws.wire import parse_usage
 
 WIRE = {
@@ -108,3 +108,9 @@ def test_two_unread_usages_compare_by_value() -> None:
     same = stream_usage(dict(WIRE)), stream_usage(dict(WIRE))
     assert same[0] == same[1]
     assert stream_usage(WIRE) != stream_usage({"input_tokens": 5})
+
+
+def test_usage_counts_name_every_field_but_raw() -> None:
+    # Both the lazy parse and LlamaIndex's usage dict walk USAGE_COUNTS: a new Usage field
+    # must be added there too.
+    assert (*USAGE_COUNTS, "raw") == tuple(f.name for f in dataclasses.fields(Usage))
